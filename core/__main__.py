@@ -1,0 +1,86 @@
+"""`python -m core <command>`: the CLI contract of DESIGN.md. Pages call the same functions.
+
+Each command's work lives in its package; this file only parses arguments and turns a
+MaskLabError into one line on stderr and a non-zero exit.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import MaskLabError
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Mask Lab command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo-data", help="write the synthetic demo dataset in the real layout")
+    demo.add_argument("--out", required=True, help="folder to create (must not hold a dataset yet)")
+    demo.add_argument("--people", type=int, default=150, help="people in train (7 images each)")
+    demo.add_argument("--eval-people", type=int, default=30, help="people in eval (7 images each)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler="core.data.cli:demo_data")
+
+    describe = commands.add_parser("describe", help="counts, classes and skipped files of a data directory")
+    describe.add_argument("--data-dir", required=True)
+    describe.add_argument("--age-edges", type=int_list, default=[30, 60], help="e.g. 30,58")
+    describe.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    describe.set_defaults(handler="core.data.cli:describe")
+
+    bench_augment = commands.add_parser("bench-augment", help="time each step of an augmentation pipeline")
+    bench_augment.add_argument("--data-dir", required=True)
+    bench_augment.add_argument("--pipeline", required=True, help="Albumentations file (A.save, JSON or YAML)")
+    bench_augment.add_argument("--images", type=int, default=32)
+    bench_augment.add_argument("--json", action="store_true")
+    bench_augment.set_defaults(handler="core.augment.cli:bench_augment")
+
+    bench_loader = commands.add_parser("bench-loader", help="DataLoader throughput against a plain baseline")
+    bench_loader.add_argument("--data-dir", required=True)
+    bench_loader.add_argument("--pipeline", help="Albumentations file; default Resize + flip + Normalize")
+    bench_loader.add_argument("--workers", type=int_list, default=[0, 1, 2])
+    bench_loader.add_argument("--batch-sizes", type=int_list, default=[16, 64])
+    bench_loader.add_argument("--json", action="store_true")
+    bench_loader.set_defaults(handler="core.loader.cli:bench_loader")
+
+    train = commands.add_parser("train", help="train a model; writes runs/<name>/")
+    train.add_argument("--config", help="experiment YAML (e.g. configs/demo.yaml)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any config key, e.g. --set train.epochs=3")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a cancelled or failed run")
+    train.set_defaults(handler="core.train.cli:train")
+
+    predict = commands.add_parser("predict", help="write a validated submission.csv for the eval set")
+    predict.add_argument("--run", required=True, metavar="RUN_DIR")
+    predict.add_argument("--data-dir", required=True)
+    predict.add_argument("--out", help="default: RUN_DIR/submission.csv")
+    predict.add_argument("--checkpoint", default="best", help="best or last")
+    predict.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
+    predict.set_defaults(handler="core.train.cli:predict")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, function_name = args.handler.split(":")
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+        return int(handler(args) or 0)
+    except MaskLabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Which files are images, how to read one, and how to tell a corrupt one without a full decode."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from core.errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+# Left behind by macOS and Jupyter; never images even when their names end in .jpg.
+JUNK_PREFIXES = ("._", ".")
+
+# A truncated JPEG must be reported as corrupt, not silently padded with grey.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def is_image_name(name: str) -> bool:
+    return not name.startswith(JUNK_PREFIXES) and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def read_image(path, draft_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode an image file to an HxWx3 uint8 RGB array; DataError naming the file if it cannot.
+
+    `draft_size` (width, height) lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the pipeline
+    resizes down anyway — the result is at least that large, never smaller.
+    """
+    try:
+        with Image.open(path) as image:
+            if draft_size is not None and image.format == "JPEG":
+                image.draft("RGB", draft_size)
+            return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as error:
+        raise DataError(f"{path}: cannot read image ({error}); remove or replace the file") from None
+
+
+def corruption_reason(path) -> str | None:
+    """None if the image decodes, else why not. Decodes JPEGs at 1/8 scale: fast, and still
+    reads every compressed byte, so truncated or garbled files are caught."""
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft("RGB", (image.width // 8 or 1, image.height // 8 or 1))
+            image.load()
+            if image.width < 8 or image.height < 8:
+                return f"image is only {image.width}x{image.height} pixels"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        return f"cannot decode: {error}"
+    return None
+
+
+def image_size(path) -> tuple[int, int]:
+    """(width, height) from the header only."""
+    with Image.open(Path(path)) as image:
+        return image.size

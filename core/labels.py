@@ -1,0 +1,121 @@
+"""The 18-class encoding (6*mask + 3*gender + age band), human names, and folder-name parsing.
+
+The age band edges are a setting: top teams move the old-age edge from 60 to 58 or 55 because
+60+ people are so few, so every function that turns an age into a band takes the edges.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.errors import DataError
+
+NUM_CLASSES = 18
+DEFAULT_AGE_EDGES: tuple[int, int] = (30, 60)
+
+MASK_NAMES = ("wear", "incorrect", "not wear")
+GENDER_NAMES = ("male", "female")
+ATTRIBUTE_NAMES = {"mask": MASK_NAMES, "gender": GENDER_NAMES}
+ATTRIBUTE_SIZES = {"mask": 3, "gender": 2, "age": 3}
+
+# The competition's image file stems; mask1..mask5 all mean "wear".
+MASK_BY_STEM = {
+    **{f"mask{i}": 0 for i in range(1, 6)},
+    "incorrect_mask": 1,
+    "normal": 2,
+}
+IMAGE_STEMS = tuple(MASK_BY_STEM)
+
+_FOLDER_PATTERN = re.compile(r"^(?P<id>[^_]+)_(?P<gender>male|female)_(?P<race>[^_]+)_(?P<age>\d{1,3})$",
+                             re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One person as encoded in a train/images folder name."""
+
+    id: str
+    gender: str
+    race: str
+    age: int
+    folder: str
+
+
+def check_age_edges(edges) -> tuple[int, int]:
+    """Validate (young/middle edge, middle/old edge); returns them as a tuple of ints."""
+    try:
+        low, high = (int(e) for e in edges)
+    except (TypeError, ValueError):
+        raise DataError(f"age_edges: expected two whole numbers like 30,60, got {edges!r}") from None
+    if not 0 < low < high <= 150:
+        raise DataError(f"age_edges: need 0 < young edge < old edge <= 150, got {low},{high}")
+    return low, high
+
+
+def age_band(age: int, edges=DEFAULT_AGE_EDGES) -> int:
+    """0 below the first edge, 1 from the first edge up to the second, 2 from the second edge on."""
+    low, high = edges
+    if age < low:
+        return 0
+    return 1 if age < high else 2
+
+
+def age_band_names(edges=DEFAULT_AGE_EDGES) -> tuple[str, str, str]:
+    low, high = edges
+    return (f"<{low}", f"{low}-{high - 1}", f">={high}")
+
+
+def encode(mask: int, gender: int, age: int) -> int:
+    """Class index from the three attribute labels (age is the band, 0..2)."""
+    for name, value in (("mask", mask), ("gender", gender), ("age", age)):
+        if not 0 <= int(value) < ATTRIBUTE_SIZES[name]:
+            raise ValueError(f"{name} label must be in 0..{ATTRIBUTE_SIZES[name] - 1}, got {value}")
+    return 6 * int(mask) + 3 * int(gender) + int(age)
+
+
+def decode(label: int) -> tuple[int, int, int]:
+    """(mask, gender, age band) from a class index 0..17."""
+    if not 0 <= int(label) < NUM_CLASSES:
+        raise ValueError(f"class label must be in 0..17, got {label}")
+    label = int(label)
+    return label // 6, (label // 3) % 2, label % 3
+
+
+def class_name(label: int, edges=DEFAULT_AGE_EDGES) -> str:
+    mask, gender, age = decode(label)
+    return f"{MASK_NAMES[mask]} / {GENDER_NAMES[gender]} / {age_band_names(edges)[age]}"
+
+
+def class_names(edges=DEFAULT_AGE_EDGES) -> list[str]:
+    return [class_name(label, edges) for label in range(NUM_CLASSES)]
+
+
+def attribute_value_names(attribute: str, edges=DEFAULT_AGE_EDGES) -> tuple[str, ...]:
+    if attribute == "age":
+        return age_band_names(edges)
+    return ATTRIBUTE_NAMES[attribute]
+
+
+def gender_label(gender: str) -> int:
+    try:
+        return GENDER_NAMES.index(gender.lower())
+    except ValueError:
+        raise DataError(f"gender must be 'male' or 'female', got {gender!r}") from None
+
+
+def mask_label(stem: str) -> int:
+    """Mask label from an image file stem such as 'mask3', 'incorrect_mask' or 'normal'."""
+    try:
+        return MASK_BY_STEM[stem.lower()]
+    except KeyError:
+        raise DataError(f"image name {stem!r} is not one of {', '.join(IMAGE_STEMS)}") from None
+
+
+def parse_profile_folder(name: str) -> Profile:
+    """Parse '<id>_<gender>_<race>_<age>'; a name that does not match raises DataError naming it."""
+    match = _FOLDER_PATTERN.match(name)
+    if not match:
+        raise DataError(f"train/images/{name}: folder name must be <id>_<gender>_<race>_<age>, "
+                        "e.g. 000001_female_Asian_45")
+    return Profile(id=match["id"], gender=match["gender"].lower(), race=match["race"],
+                   age=int(match["age"]), folder=name)

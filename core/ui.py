@@ -1,0 +1,71 @@
+"""What every page shares: the chosen data directory and age edges, the cached scan, error display.
+
+The data directory lives in st.session_state["data_dir"] (set on the home page); the scan is behind
+st.cache_data so pages never re-walk the disk on a rerun.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.data import default_data_dir, demo_data_dir, ensure_demo_data
+from core.data.layout import TrainScan, read_eval, scan_train
+from core.errors import MaskLabError
+from core.labels import DEFAULT_AGE_EDGES, check_age_edges
+
+DATA_DIR_KEY = "data_dir"
+AGE_EDGES_KEY = "age_edges"
+
+
+def show_error(error: Exception, next_step: str | None = None) -> None:
+    """One clear message instead of a traceback; the next step when there is one."""
+    message = str(error) if isinstance(error, MaskLabError) else f"{type(error).__name__}: {error}"
+    st.error(message + (f"\n\n{next_step}" if next_step else ""))
+
+
+def st_progress_callback(text: str):
+    bar = st.progress(0, text=text)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{text} {done}/{total}")
+    return update
+
+
+def current_data_dir() -> Path:
+    """The data directory chosen on the home page; the demo dataset (generated on first use) by default."""
+    chosen = st.session_state.get(DATA_DIR_KEY)
+    if chosen:
+        return Path(chosen)
+    data_dir = default_data_dir()
+    if data_dir == demo_data_dir():
+        with st.spinner("Generating the demo dataset (first start only)..."):
+            ensure_demo_data(data_dir)
+    st.session_state[DATA_DIR_KEY] = str(data_dir)
+    return data_dir
+
+
+def current_age_edges() -> tuple[int, int]:
+    return check_age_edges(st.session_state.get(AGE_EDGES_KEY, DEFAULT_AGE_EDGES))
+
+
+@st.cache_data(show_spinner="Scanning the data directory...", max_entries=8)
+def _cached_scan(data_dir: str, age_edges: tuple[int, int]) -> TrainScan:
+    return scan_train(data_dir, age_edges=age_edges)
+
+
+def load_train_scan(data_dir=None, age_edges=None) -> TrainScan:
+    """Cached scan of train/ (raises DataError for an unusable directory; pages show it with show_error)."""
+    data_dir = Path(data_dir or current_data_dir())
+    age_edges = tuple(age_edges or current_age_edges())
+    return _cached_scan(str(data_dir.expanduser().resolve()), age_edges)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_eval_table(data_dir: str):
+    return read_eval(data_dir)
+
+
+def clear_data_caches() -> None:
+    _cached_scan.clear()
+    load_eval_table.clear()

@@ -1,0 +1,82 @@
+"""One Streamlit widget per declared Param: the single table from parameter kind to widget."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from core.params import TWO_NUMBER_KINDS, Param
+
+
+def param_widget(param: Param, key: str, value=None, label: str | None = None, help: str | None = None,
+                 format_func=None):
+    """Draw the widget for `param` (current `value`, else its default) and return what the user chose.
+
+    Values outside the declared range are still accepted by number inputs without bounds so that
+    validation, not the widget, reports them in words. `format_func` names choice values (e.g. 1 -> "linear").
+    """
+    value = param.default if value is None and not param.optional else value
+    label = label or param.name
+    help = help or param.help or None
+    if param.kind == "bool":
+        return st.checkbox(label, value=bool(value), key=key, help=help)
+    if param.kind == "choice":
+        choices = list(param.choices)
+        index = choices.index(value) if value in choices else 0
+        return st.selectbox(label, choices, index=index, key=key, help=help, format_func=format_func or str)
+    if param.kind in TWO_NUMBER_KINDS:
+        return two_number_widget(param, key, value, label, help)
+    if param.kind in ("int", "float"):
+        cast = int if param.kind == "int" else float
+        if param.optional:
+            enabled = st.checkbox(f"set {label}", value=value is not None, key=f"{key}__set", help=help)
+            if not enabled:
+                return None
+            if value is None:  # keep a value that is set (an imported one); fall back only when unset
+                value = param.default if param.default is not None else (param.min or 0)
+        step = param.step if param.step is not None else (1 if cast is int else 0.01)
+        if param.min is not None and param.max is not None and (param.max - param.min) / step <= 1000:
+            value = min(max(cast(value), cast(param.min)), cast(param.max))
+            return st.slider(label, min_value=cast(param.min), max_value=cast(param.max), value=value,
+                             step=cast(step), key=key, help=help)
+        return st.number_input(label, value=cast(value), step=cast(step), key=key, help=help)
+    if param.kind == "list":
+        text = st.text_input(label, value=json.dumps(value), key=key, help=help)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text  # validation names the parameter and the bad text
+    text = st.text_input(label, value="" if value is None else str(value), key=key, help=help)
+    return None if param.optional and text == "" else text
+
+
+def two_number_widget(param: Param, key: str, value, label: str, help: str | None):
+    """A range slider for a bounded range; two number inputs for a pair or an unbounded range.
+
+    Number inputs let the user type a wrong value (low above high, below the minimum) so that
+    validation can say what is wrong instead of the widget silently clamping it.
+    """
+    cast = TWO_NUMBER_KINDS[param.kind]
+    step = cast(param.step if param.step is not None else (1 if cast is int else 0.01))
+    if param.optional:
+        if not st.checkbox(f"set {label}", value=value is not None, key=f"{key}__set", help=help):
+            return None
+        value = value if value is not None else param.default
+    try:
+        low, high = (cast(number) for number in value)
+    except (TypeError, ValueError):
+        fallback = param.default if param.default is not None else (param.min or 0, param.min or 0)
+        low, high = (cast(number) for number in fallback)
+    bounded = param.min is not None and param.max is not None
+    if param.kind != "int_pair" and bounded and (param.max - param.min) / step <= 1000 and low <= high:
+        lowest, highest = cast(param.min), cast(param.max)
+        low, high = min(max(low, lowest), highest), min(max(high, lowest), highest)
+        return st.slider(label, min_value=lowest, max_value=highest, value=(low, high), step=step, key=key,
+                         help=help)
+    names = ("", "") if param.kind == "int_pair" else (" (low)", " (high)")
+    first, second = st.columns(2)
+    with first:
+        low = st.number_input(f"{label}[0]{names[0]}", value=low, step=step, key=f"{key}__0", help=help)
+    with second:
+        high = st.number_input(f"{label}[1]{names[1]}", value=high, step=step, key=f"{key}__1", help=help)
+    return (low, high)
