@@ -1,0 +1,176 @@
+"""The pipeline editor of the Augmentation page: one block of widgets per step, drawn from the catalogue.
+
+The pipeline lives in st.session_state; every widget key carries its step's `uid`, so moving a
+step moves its widgets with it, and loading a pipeline (preset, import) gives fresh widgets.
+Every value is checked as it is entered and a problem is shown under the widget that caused it.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.augment.catalogue import GROUPS, catalogue, choice_label, get_entry
+from core.augment.pipeline import (GROUP_P, SEED, WEIGHT, OneOf, Pipeline, Step, make_transform, new_one_of,
+                                   new_step, step_label, step_where)
+from core.augment.preset_files import load_preset, preset_names
+from core.errors import ConfigError
+from core.widgets import param_widget
+
+PIPELINE_KEY = "aug_pipeline"
+GENERATION_KEY = "aug_generation"  # bumped on every load so that pipeline-wide widgets start fresh
+FLASH_KEY = "aug_flash"            # a message to show after the rerun that follows a load
+PARAMS_PER_ROW = 3
+
+
+def current_pipeline() -> Pipeline:
+    """The pipeline being edited; the baseline preset on first visit."""
+    if PIPELINE_KEY not in st.session_state:
+        st.session_state[PIPELINE_KEY] = load_preset("baseline")
+        st.session_state[GENERATION_KEY] = 0
+    return st.session_state[PIPELINE_KEY]
+
+
+def replace_pipeline(pipeline: Pipeline, message: str | None = None) -> None:
+    """Swap in a loaded pipeline and rerun, so every widget is drawn from the new values."""
+    st.session_state[PIPELINE_KEY] = pipeline
+    st.session_state[GENERATION_KEY] = st.session_state.get(GENERATION_KEY, 0) + 1
+    if message:
+        st.session_state[FLASH_KEY] = message
+    st.rerun()
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message)
+
+
+def pipeline_editor(pipeline: Pipeline) -> list[str]:
+    """Draw the editor; returns the problems found (empty when the pipeline can be built)."""
+    problems: list[str] = []
+    generation = st.session_state.get(GENERATION_KEY, 0)
+    seed = st.number_input("Seed", value=int(pipeline.seed), step=1, key=f"aug_seed_{generation}", help=SEED.help)
+    problems += _checked(lambda: setattr(pipeline, "seed", SEED.validate(seed, "seed")))
+    if not pipeline.steps:
+        st.info("The pipeline is empty: add a step below (or load a preset).")
+    for index, step in enumerate(pipeline.steps):
+        with st.container(border=True):
+            if isinstance(step, OneOf):
+                problems += _group_block(pipeline, index, step)
+            else:
+                problems += _step_block(pipeline, index, step)
+    _add_controls(pipeline)
+    return problems
+
+
+def _checked(action) -> list[str]:
+    """Run `action`; a ConfigError is shown in place and returned as a problem."""
+    try:
+        action()
+    except ConfigError as error:
+        st.error(str(error))
+        return [str(error)]
+    return []
+
+
+def _header(pipeline: Pipeline, index: int, step, title: str) -> None:
+    """Title, enabled box and the move/remove buttons of a top-level step."""
+    uid = step.uid
+    name, enabled, up, down, remove = st.columns([6, 2, 1, 1, 1], vertical_alignment="center")
+    name.markdown(title)
+    step.enabled = enabled.checkbox("enabled", value=step.enabled, key=f"aug_{uid}_enabled")
+    if up.button("↑", key=f"aug_{uid}_up", help="Run this step earlier", disabled=index == 0):
+        pipeline.move(index, -1)
+        st.rerun()
+    if down.button("↓", key=f"aug_{uid}_down", help="Run this step later", disabled=index == len(pipeline.steps) - 1):
+        pipeline.move(index, +1)
+        st.rerun()
+    if remove.button("✕", key=f"aug_{uid}_remove", help="Remove this step"):
+        pipeline.remove(index)
+        st.rerun()
+
+
+def _step_block(pipeline: Pipeline, index: int, step: Step) -> list[str]:
+    entry = get_entry(step.name)
+    where = step_where(index + 1, step)
+    _header(pipeline, index, step, f"**{index + 1}. {step.name}** · {entry.group}  \n{entry.purpose}")
+    problems = _step_widgets(step, where, entry.p)
+    if not problems and step.enabled:
+        problems += _checked(lambda: make_transform(step, where))  # rules across arguments, e.g. x_max > x_min
+    return problems if step.enabled else []
+
+
+def _group_block(pipeline: Pipeline, index: int, group: OneOf) -> list[str]:
+    _header(pipeline, index, group, f"**{index + 1}. OneOf** · apply one of these (weights = their p)")
+    problems = []
+    value = st.slider("p (group)", 0.0, 1.0, float(group.p), step=GROUP_P.step, key=f"aug_{group.uid}_p",
+                      help=GROUP_P.help)
+    problems += _checked(lambda: setattr(group, "p", GROUP_P.validate(value, f"step {index + 1} (OneOf): p")))
+    for child_index, child in enumerate(group.steps, start=1):
+        where = step_where(index + 1, group, child_index)
+        with st.container(border=True):
+            title, enabled, remove = st.columns([7, 2, 1], vertical_alignment="center")
+            title.markdown(f"**{child.name}** · {get_entry(child.name).purpose}")
+            child.enabled = enabled.checkbox("enabled", value=child.enabled, key=f"aug_{child.uid}_enabled")
+            if remove.button("✕", key=f"aug_{child.uid}_remove", help="Remove from the group",
+                             disabled=len(group.steps) == 1):
+                group.steps.remove(child)
+                st.rerun()
+            child_problems = _step_widgets(child, where, WEIGHT)
+            if not child_problems and child.enabled:
+                child_problems += _checked(lambda: make_transform(child, where))
+            problems += child_problems if child.enabled else []
+    return problems if group.enabled else []
+
+
+def _step_widgets(step: Step, where: str, p_param) -> list[str]:
+    """p and one widget per shown argument, each checked as entered; valid values go into the step."""
+    entry = get_entry(step.name)
+    problems = []
+    params = [p_param, *entry.params]
+    for row_start in range(0, len(params), PARAMS_PER_ROW):
+        columns = st.columns(PARAMS_PER_ROW)
+        for column, param in zip(columns, params[row_start:row_start + PARAMS_PER_ROW]):
+            with column:
+                current = step.p if param is p_param else step.args.get(param.name)
+                value = param_widget(param, key=f"aug_{step.uid}_{param.name}", value=current,
+                                     format_func=lambda v, name=param.name: choice_label(name, v))
+                try:
+                    checked = param.validate(value, f"{where}: {param.name}")
+                except ConfigError as error:
+                    st.error(str(error))
+                    problems.append(str(error))
+                    continue
+                if param is p_param:
+                    step.p = checked
+                else:
+                    step.args[param.name] = checked
+    return problems
+
+
+def _add_controls(pipeline: Pipeline) -> None:
+    entries = catalogue()
+    names = sorted(entries, key=lambda name: GROUPS.index(entries[name].group))
+    label = lambda name: f"{entries[name].group} · {name}"  # noqa: E731
+    add_one, add_group = st.columns(2)
+    with add_one:
+        name = st.selectbox("Transform", names, format_func=label, key="aug_add_name",
+                            help="The catalogue: what a face-mask competitor reaches for")
+        st.caption(entries[name].purpose)
+        if st.button("Add step", key="aug_add", type="primary"):
+            pipeline.steps.append(new_step(name))
+            st.rerun()
+    with add_group:
+        chosen = st.multiselect("OneOf group of", names, format_func=label, key="aug_oneof_names",
+                                help="Each image gets at most one of these (e.g. one kind of blur)")
+        if st.button("Add OneOf group", key="aug_add_oneof", disabled=not chosen):
+            pipeline.steps.append(new_one_of(chosen))
+            st.rerun()
+    preset, load = st.columns([3, 1], vertical_alignment="bottom")
+    name = preset.selectbox("Preset", preset_names(), key="aug_preset_name")
+    if load.button("Load preset", key="aug_load_preset", help="Replaces the pipeline above"):
+        replace_pipeline(load_preset(name), f"Loaded the '{name}' preset.")
+
+
+def describe_steps(pipeline: Pipeline) -> str:
+    """'Resize → Rotate → Normalize' (enabled steps only)."""
+    return " → ".join(step_label(step) for step in pipeline.enabled_steps()) or "(no steps)"

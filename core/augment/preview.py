@@ -1,0 +1,190 @@
+"""What the Augmentation page shows: which images, their augmented draws, and what the model receives.
+
+Draws are reproducible: image i of a preview is augmented by the pipeline reseeded with (seed, i),
+so the same seed shows the same grid, and adding an image does not change the others' draws.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.augment.pipeline import OneOf, Pipeline, Step, build_pipeline, make_transform, reseed, step_where
+from core.data.images import read_image
+from core.errors import ConfigError
+
+PICK_MODES = ("random", "class", "person")
+
+
+def pick_images(images: pd.DataFrame, mode: str = "random", value=None, count: int = 4,
+                seed: int = 0) -> pd.DataFrame:
+    """Rows of a scan's image table: `count` random ones, or of one class (label) or one person (folder)."""
+    if mode == "class":
+        chosen = images[images["label"] == int(value)]
+    elif mode == "person":
+        chosen = images[images["person"] == value].sort_values("path")
+        return chosen.head(count)
+    elif mode == "random":
+        chosen = images
+    else:
+        raise ConfigError(f"pick: {mode!r} is not one of {', '.join(PICK_MODES)}")
+    if chosen.empty:
+        return chosen
+    return chosen.sample(n=min(count, len(chosen)), random_state=seed).sort_values("path")
+
+
+def load_images(data_dir, rel_paths) -> list[np.ndarray]:
+    """Decode images (HxWx3 uint8 RGB); the page caches this, so reruns only augment."""
+    return [read_image(Path(data_dir) / rel) for rel in rel_paths]
+
+
+def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int) -> list[list]:
+    """`draws` augmented versions of each image, the same for the same seed."""
+    compose = build_pipeline(pipeline)
+    rows = []
+    for index, image in enumerate(images):
+        reseed(compose, pipeline.seed, index)
+        try:
+            rows.append([compose(image=image)["image"] for _ in range(draws)])
+        except Exception as error:  # a step that cannot handle this image (crop larger than it...)
+            raise ConfigError(failing_step(pipeline, image, error)) from None
+    return rows
+
+
+def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> str:
+    """Name the step that fails on `image` by running the steps one by one, each applied (p=1)."""
+    for number, step in enumerate(pipeline.steps, start=1):
+        if not step.enabled:
+            continue
+        children = [(index, child) for index, child in enumerate(step.steps, 1) if child.enabled] \
+            if isinstance(step, OneOf) else [(None, step)]
+        output = image
+        for child_index, child in children:
+            where = step_where(number, step, child_index)
+            try:
+                output = make_transform(Step(child.name, child.args, 1.0), where)(image=image)["image"]
+            except Exception as child_error:
+                return f"{where}: cannot be applied to a {_size(image)} image ({child_error})"
+        image = output
+    return f"the pipeline cannot be applied: {error}"
+
+
+def _size(image) -> str:
+    height, width = (image.shape[-2:] if _is_tensor(image) else image.shape[:2])
+    return f"{width}x{height}"
+
+
+def _is_tensor(image) -> bool:
+    return type(image).__module__.startswith("torch")
+
+
+def normalize_args(pipeline: Pipeline) -> dict | None:
+    """The arguments of the last enabled Normalize, if any: how to undo it for display."""
+    found = None
+    for step in pipeline.enabled_steps():
+        for child in (step.steps if isinstance(step, OneOf) else [step]):
+            if child.enabled and child.name == "Normalize":
+                found = child.args
+    return found
+
+
+def to_display(image, normalize: dict | None = None) -> np.ndarray:
+    """An HxWx3 uint8 picture of any pipeline output: tensors transposed, Normalize undone.
+
+    'standard' normalisation is inverted exactly (x * std + mean) * max_pixel_value; other
+    normalisations (per image) cannot be inverted, so their output is stretched to 0..255.
+    """
+    array = image.detach().cpu().numpy().transpose(1, 2, 0) if _is_tensor(image) else np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    if array.dtype == np.uint8:
+        return array
+    array = array.astype(np.float32)
+    if normalize and normalize.get("normalization") == "standard" and normalize.get("mean") is not None:
+        maximum = normalize.get("max_pixel_value") or 255.0
+        array = (array * np.asarray(normalize["std"], np.float32) + np.asarray(normalize["mean"], np.float32)) * maximum
+    else:
+        low, high = float(array.min()), float(array.max())
+        array = (array - low) / (high - low or 1.0) * 255.0
+    return np.clip(array + 0.5, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """What one pipeline output looks like to the model."""
+
+    shape: tuple        # as the model sees it: (C, H, W)
+    dtype: str
+    minimum: float
+    maximum: float
+    channel_mean: tuple
+    channel_std: tuple
+    layout: str         # "HWC array" or "CHW tensor"
+
+    def warnings(self) -> list[str]:
+        notes = []
+        if self.dtype == "uint8":
+            notes.append("Pixels reach the model as 0..255 integers: add Normalize (pretrained models expect "
+                         "mean/std-scaled floats).")
+        if self.layout == "HWC array":
+            notes.append("The output is an HxWxC array; the training loader must transpose it to CxHxW "
+                         "(or end the pipeline with ToTensorV2).")
+        return notes
+
+
+def model_input(output) -> ModelInput:
+    if _is_tensor(output):
+        array, layout = output.detach().cpu().numpy(), "CHW tensor"
+    else:
+        array, layout = np.asarray(output), "HWC array"
+        array = array[:, :, None] if array.ndim == 2 else array
+        array = array.transpose(2, 0, 1)
+    values = array.astype(np.float64).reshape(array.shape[0], -1)
+    return ModelInput(shape=tuple(array.shape), dtype=str(array.dtype), minimum=float(values.min()),
+                      maximum=float(values.max()), channel_mean=tuple(round(float(v), 3) for v in values.mean(axis=1)),
+                      channel_std=tuple(round(float(v), 3) for v in values.std(axis=1)), layout=layout)
+
+
+def sample_images(data_dir, count: int, seed: int = 0, progress=None) -> tuple[list[np.ndarray], list[str]]:
+    """`count` random readable train images of a data directory (decoded) and their relative paths.
+
+    Unreadable files are passed over (the Data page reports them), so one bad JPEG does not stop a benchmark.
+    """
+    from core.data.layout import scan_train
+    from core.errors import DataError
+
+    scan = scan_train(data_dir, check=False)
+    rows = pick_images(scan.images, "random", count=count, seed=seed)
+    images, paths = [], []
+    for done, rel in enumerate(rows["path"], start=1):
+        try:
+            images.append(read_image(Path(data_dir) / rel))
+            paths.append(rel)
+        except DataError:
+            pass
+        if progress is not None:
+            progress(done, len(rows))
+    if not images:
+        raise DataError(f"{data_dir}: no readable train images to run the pipeline on")
+    return images, paths
+
+
+def torchvision_draws(pipeline: Pipeline, image: np.ndarray, draws: int) -> tuple[list, list[str]]:
+    """`draws` outputs of the torchvision v2 equivalent on one image (seeded), and the steps it lacks."""
+    import torch
+
+    from core.augment.pipeline import build_torchvision
+
+    compose, skipped = build_torchvision(pipeline)
+    tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)  # a copy: cached previews are read-only
+    with torch.random.fork_rng():  # seed torchvision's draws without disturbing anyone else's
+        torch.manual_seed(pipeline.seed)
+        try:
+            outputs = [compose(tensor) for _ in range(draws)]
+        except Exception as error:  # e.g. v2.JPEG after Normalize: torchvision wants uint8 there
+            raise ConfigError(f"torchvision side: {str(error).splitlines()[0]}") from None
+    return outputs, skipped
