@@ -1,0 +1,82 @@
+"""Altair charts of the EDA tables (plain functions: table in, chart out; no computation here)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+RARE_SHARE = 0.02  # classes under 2% of the images are drawn in the warning colour
+
+
+def distribution_chart(table: pd.DataFrame, title: str, horizontal: bool = False) -> alt.Chart:
+    """Bars of a `core.data.eda.distribution` table, in label order, rare values highlighted."""
+    data = table.assign(label=[f"{v}: {n}" for v, n in zip(table["value"], table["name"])],
+                        rare=table["share"] < RARE_SHARE)
+    category = alt.X("label:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=220))
+    amount = alt.Y("count:Q", title="count")
+    if horizontal:
+        category = alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=260))
+        amount = alt.X("count:Q", title="count")
+    return alt.Chart(data, title=title).mark_bar().encode(
+        category, amount,
+        color=alt.Color("rare:N", scale=alt.Scale(domain=[False, True], range=["#4c78a8", "#e45756"]),
+                        legend=alt.Legend(title=f"under {RARE_SHARE:.0%}", orient="bottom")),
+        tooltip=["value", "name", "count", alt.Tooltip("share:Q", format=".1%")],
+    )
+
+
+def age_histogram(ages: pd.DataFrame, age_edges, bin_width: int = 1) -> alt.LayerChart:
+    """People per age (a `core.data.eda.age_counts` table) with the band edges as red rules."""
+    bars = alt.Chart(ages).mark_bar().encode(
+        x=alt.X("age:Q", bin=alt.Bin(step=bin_width), title="age"),
+        y=alt.Y("sum(people):Q", title="people"),
+        tooltip=[alt.Tooltip("age:Q"), alt.Tooltip("sum(people):Q", title="people")],
+    )
+    edges = pd.DataFrame({"edge": list(age_edges), "label": [f"edge {e}" for e in age_edges]})
+    rules = alt.Chart(edges).mark_rule(color="#e45756", strokeWidth=2).encode(x="edge:Q", tooltip=["label"])
+    labels = alt.Chart(edges).mark_text(align="left", dx=4, dy=-6, color="#e45756").encode(
+        x="edge:Q", y=alt.value(0), text="label:N")
+    return alt.layer(bars, rules, labels).properties(title="People per age, band edges in red")
+
+
+def cross_heatmap(table: pd.DataFrame, title: str) -> alt.LayerChart:
+    """A heat map of a `core.data.eda.cross_table` (totals left out) with the counts written in."""
+    body = table.drop(index="total", columns="total", errors="ignore")
+    long = body.reset_index().melt(id_vars=body.index.name, var_name=body.columns.name, value_name="count")
+    rows, columns = body.index.name, body.columns.name
+    base = alt.Chart(long).encode(
+        x=alt.X(f"{columns}:N", sort=list(body.columns)), y=alt.Y(f"{rows}:N", sort=list(body.index)))
+    cells = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues")),
+                                    tooltip=[rows, columns, "count"])
+    text = base.mark_text(fontSize=14).encode(text="count:Q")
+    return alt.layer(cells, text).properties(title=title)
+
+
+def whatif_chart(whatif: pd.DataFrame) -> alt.Chart:
+    """The 18-class counts side by side for each old-age edge (a `core.data.eda.age_edge_whatif` table)."""
+    settings = list(dict.fromkeys(whatif["setting"]))
+    return alt.Chart(whatif, title="Images per class for each age-edge setting").mark_bar().encode(
+        x=alt.X("label:O", title="class"),
+        xOffset=alt.XOffset("setting:N", sort=settings),
+        y=alt.Y("count:Q", title="images"),
+        color=alt.Color("setting:N", sort=settings, title="young/old edge", legend=alt.Legend(orient="bottom")),
+        tooltip=["setting", "label", "class", "count"],
+    )
+
+
+def brightness_histogram(per_image: pd.DataFrame) -> alt.Chart:
+    """Sampled images per brightness (mean luma, 0..255)."""
+    return alt.Chart(per_image, title="Brightness of the sampled images").mark_bar().encode(
+        x=alt.X("brightness:Q", bin=alt.Bin(maxbins=30), title="mean luma (0..255)"),
+        y=alt.Y("count():Q", title="images"),
+    )
+
+
+def channel_means_chart(per_image: pd.DataFrame) -> alt.Chart:
+    """Spread of per-image channel means (0..1): how much colour varies between photos."""
+    long = per_image.melt(value_vars=["mean_r", "mean_g", "mean_b"], var_name="channel", value_name="mean")
+    long["channel"] = long["channel"].str[-1].str.upper()
+    return alt.Chart(long, title="Per-image channel means").mark_boxplot().encode(
+        x=alt.X("channel:N", sort=["R", "G", "B"]), y=alt.Y("mean:Q", title="mean (0..1)"),
+        color=alt.Color("channel:N", scale=alt.Scale(domain=["R", "G", "B"], range=["#e45756", "#54a24b", "#4c78a8"]),
+                        legend=None),
+    )

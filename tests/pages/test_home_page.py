@@ -1,0 +1,116 @@
+"""The home page driven like a user: the problem, the classes, the pipeline links, the data selector, age edges."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.pages.conftest import REPO_ROOT, all_text, assert_no_exception, dataframe_with, run_page
+
+
+@pytest.fixture
+def home(demo_data_dir, monkeypatch):
+    # "Use the demo dataset" must land on the small fixture, never generate the full demo set.
+    monkeypatch.setenv("MASKLAB_DEMO_DIR", str(demo_data_dir))
+    at = run_page("app.py", demo_data_dir)
+    assert_no_exception(at)
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def test_shows_the_problem_the_classes_and_the_metric(home):
+    text = all_text(home)
+    assert "Input" in text and "384 wide × 512 high" in text and "6 × mask + 3 × gender + age band" in text
+    grid = dataframe_with(home, "mask", "gender", "age >=60")
+    assert grid.shape == (6, 5)
+    assert sorted(grid.iloc[:, 2:].to_numpy().ravel().tolist()) == list(range(18))
+    assert grid.iloc[5].tolist() == ["not wear", "female", 15, 16, 17]
+    assert any("F_1" in latex.value for latex in home.latex)
+    assert "macro F1" in "\n".join(h.value for h in home.subheader)
+
+
+def test_class_table_counts_the_images_of_the_chosen_data(home):
+    table = dataframe_with(home, "class", "images")
+    assert len(table) == 18 and table["images"].sum() == 84
+
+
+def test_metrics_describe_the_selected_data(home):
+    assert metrics(home) == {"People": "12", "Train images": "84", "Eval images": "28", "Skipped files": "0"}
+
+
+def test_pipeline_links_only_the_pages_that_exist(home):
+    linked = [link.proto.label for link in home.get("page_link")]
+    expected_pages = {"1_Data.py": "Data page", "2_Augmentation.py": "Augmentation page",
+                      "3_Loader.py": "Loader page", "4_Training.py": "Training page", "5_Runs.py": "Runs page",
+                      "6_Submission.py": "Submission page"}
+    existing = {label for name, label in expected_pages.items() if (REPO_ROOT / "pages" / name).is_file()}
+    assert set(linked) == existing and "Data page" in linked
+    steps = [m.value for m in home.markdown if m.value.count("**") == 2 and m.value.split("**")[2].startswith(" — ")]
+    assert [s.split("**")[1] for s in steps] == ["Domain Understanding", "Data Mining", "Data Analysis",
+                                                 "Data Processing", "Modeling", "Training", "Deploy"]
+
+
+def test_a_missing_folder_is_rejected_at_once_and_the_previous_stays(home, demo_data_dir, tmp_path):
+    missing = tmp_path / "no_such_folder"
+    home.text_input(key="data_dir_input").input(str(missing)).run()
+    assert_no_exception(home)
+    assert len(home.error) == 1
+    message = home.error[0].value
+    assert str(missing) in message and "not found" in message
+    assert f"The previous data directory stays selected: {demo_data_dir}" in message
+    assert home.session_state["data_dir"] == str(demo_data_dir)
+    assert metrics(home)["Train images"] == "84"  # the page still works on the previous data
+
+
+def test_a_folder_without_train_images_is_rejected(home, tmp_path):
+    (tmp_path / "train").mkdir()
+    home.text_input(key="data_dir_input").input(str(tmp_path)).run()
+    assert_no_exception(home)
+    assert "train/images folder not found" in home.error[0].value
+
+
+def test_choosing_another_folder_switches_every_number(home, demo_data_dir, tmp_path):
+    other = Path(shutil.copytree(demo_data_dir, tmp_path / "other"))
+    home.text_input(key="data_dir_input").input(str(other)).run()
+    assert_no_exception(home)
+    assert not home.error and home.session_state["data_dir"] == str(other)
+    assert f"`{other}`" in all_text(home)
+
+    home.button(key="use_demo_data").click().run()  # back to the demo dataset
+    assert_no_exception(home)
+    assert home.session_state["data_dir"] == str(demo_data_dir)
+    assert home.text_input(key="data_dir_input").value == str(demo_data_dir)
+
+    # The folder changed on disk meanwhile: choosing it again must re-scan, not reuse the cached scan.
+    person = sorted((other / "train" / "images").iterdir())[0]
+    (person / "mask1.jpg").write_bytes(b"not a jpeg")
+    home.text_input(key="data_dir_input").input(str(other)).run()
+    assert_no_exception(home)
+    assert metrics(home) == {"People": "12", "Train images": "83", "Eval images": "28", "Skipped files": "1"}
+
+
+def test_a_relative_path_is_stored_absolute(home, demo_data_dir, tmp_path, monkeypatch):
+    other = Path(shutil.copytree(demo_data_dir, tmp_path / "other"))
+    monkeypatch.chdir(tmp_path)
+    home.text_input(key="data_dir_input").input("other/").run()
+    assert_no_exception(home)
+    assert not home.error and home.session_state["data_dir"] == str(other)
+    home.run()  # the box still says "other/": the same folder, so it stays selected
+    assert home.session_state["data_dir"] == str(other) and metrics(home)["Train images"] == "84"
+
+
+def test_age_edges_are_shared_and_validated(home):
+    home.number_input(key="age_edge_old").set_value(55).run()
+    assert_no_exception(home)
+    assert home.session_state["age_edges"] == (30, 55)
+    grid = dataframe_with(home, "mask", "gender", "age >=55")
+    assert "age 30-54" in grid.columns
+
+    home.number_input(key="age_edge_young").set_value(70).run()
+    assert_no_exception(home)
+    assert "age_edges" in home.error[0].value and "previous edges stay selected: 30, 55" in home.error[0].value
+    assert home.session_state["age_edges"] == (30, 55)
