@@ -69,3 +69,12 @@ def load_eval_table(data_dir: str):
 def clear_data_caches() -> None:
     _cached_scan.clear()
     load_eval_table.clear()
+
+
+def scan_or_stop() -> TrainScan:
+    """The cached scan of the current data directory, or a clear error and the end of the page."""
+    try:
+        return load_train_scan(current_data_dir(), current_age_edges())
+    except MaskLabError as error:
+        show_error(error, "Choose a data directory on the home page.")
+        st.stop()

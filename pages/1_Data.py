@@ -5,8 +5,7 @@ import streamlit as st
 from core.data import charts, eda
 from core.data.stats import ImageStats, channel_table, image_stats, sample_paths
 from core.errors import MaskLabError
-from core.ui import (AGE_EDGES_KEY, current_age_edges, current_data_dir, load_eval_table, load_train_scan,
-                     show_error)
+from core.ui import AGE_EDGES_KEY, load_eval_table, scan_or_stop
 
 LECTURE_NOTES = """
 **EDA — exploratory data analysis (lecture 2)** is the effort to understand the data before modelling:
@@ -28,13 +27,8 @@ st.caption("What the data is, how it is distributed, and what a model will see."
 with st.expander("What EDA is for (lectures 1 and 2)"):
     st.markdown(LECTURE_NOTES)
 
-try:
-    data_dir = current_data_dir()
-    age_edges = current_age_edges()
-    scan = load_train_scan(data_dir, age_edges)
-except MaskLabError as error:
-    show_error(error, "Choose a data directory on the home page.")
-    st.stop()
+scan = scan_or_stop()
+data_dir, age_edges = scan.data_dir, scan.age_edges
 try:
     eval_table, eval_error = load_eval_table(str(scan.data_dir)), None
 except MaskLabError as error:

@@ -13,7 +13,7 @@ from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipe
 from core.augment.timing import compare_backends, order_experiment, size_of, time_pipeline, time_steps
 from core.errors import MaskLabError
 from core.labels import class_name
-from core.ui import current_age_edges, current_data_dir, load_train_scan, show_error
+from core.ui import scan_or_stop, show_error
 
 THUMB_WIDTH = 150
 LECTURE_NOTES = """
@@ -37,13 +37,8 @@ st.caption("Build the augmentation pipeline, see it on real images, time it, exp
 with st.expander("Why augment, and why the order matters (lectures 3 and 4)"):
     st.markdown(LECTURE_NOTES)
 
-try:
-    data_dir = current_data_dir()
-    age_edges = current_age_edges()
-    scan = load_train_scan(data_dir, age_edges)
-except MaskLabError as error:
-    show_error(error, "Choose a data directory on the home page.")
-    st.stop()
+scan = scan_or_stop()
+data_dir, age_edges = scan.data_dir, scan.age_edges
 if scan.images.empty:
     st.warning(f"{data_dir}: no usable train images to preview.")
     st.stop()
