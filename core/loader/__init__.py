@@ -1,0 +1,40 @@
+"""DataLoader factory, samplers, collate functions, fast readers and the throughput benchmark.
+
+What the trainer and pages call:
+    LoaderConfig                                # the `loader` section: every DataLoader parameter
+    validate_loader_config(config, dataset_len) # ConfigError in words for invalid combinations
+    create_loader(dataset, config, labels=None, indices=None, seed=0, distributed=False, rank=0, world_size=1,
+                  normalize=None)
+    set_epoch(loader, epoch)                    # at each epoch start (resume, distributed)
+    fast_pipeline(pipeline) -> (per_image_pipeline, BatchNormalize | None, image_size (h, w) | None)
+    normalize_placement(normalize, device) -> (for create_loader, for prepare_batch)
+    reader_for(config, data_dir, image_size, paths=None, progress=None) -> reader for create_dataset
+    prepare_batch(batch, device, normalize)     # to device (non_blocking) + Normalize on the batch
+
+The fast path, top to bottom:
+    per_image, normalize, size = fast_pipeline(pipeline)
+    in_loader, on_device = normalize_placement(normalize, device)
+    dataset = create_dataset(data_dir, "train", transform=per_image, reader=reader_for(config, data_dir, size))
+    loader = create_loader(dataset, config, seed=seed, normalize=in_loader)
+    for batch in loader: batch = prepare_batch(batch, device, on_device)
+"""
+from core.loader.collate import MixCollate, collate_batch, collate_for
+from core.loader.config import LoaderConfig
+from core.loader.factory import create_loader, resolve_pin_memory
+from core.loader.fast_pipeline import BatchNormalize, normalize_placement, prepare_batch, resize_target, split_normalize
+from core.loader.readers import DraftReader, reader_for
+from core.loader.samplers import build_sampler, class_balanced_weights, set_epoch
+from core.loader.validate import available_cores, validate_loader_config
+from core.loader.workers import seed_worker
+
+
+def fast_pipeline(pipeline):
+    """(per-image pipeline, batch normaliser or None, input size (h, w) or None) for the fast path."""
+    per_image, normalize = split_normalize(pipeline)
+    return per_image, normalize, resize_target(pipeline)
+
+
+__all__ = ["LoaderConfig", "validate_loader_config", "create_loader", "set_epoch", "fast_pipeline",
+           "reader_for", "prepare_batch", "normalize_placement", "BatchNormalize", "split_normalize", "resize_target", "DraftReader",
+           "MixCollate", "collate_batch", "collate_for", "build_sampler", "class_balanced_weights",
+           "resolve_pin_memory", "available_cores", "seed_worker"]

@@ -1,0 +1,34 @@
+"""Altair charts for the Loader page (plain functions: data in, chart out)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+
+def throughput_table(result: dict) -> pd.DataFrame:
+    return pd.DataFrame(result["rows"], columns=["loader", "num_workers", "batch_size", "images_per_s",
+                                                 "ratio_to_baseline"])
+
+
+def throughput_chart(result: dict) -> alt.Chart:
+    """images/s per num_workers, one bar per loader, one panel per batch size."""
+    table = throughput_table(result)
+    return alt.Chart(table).mark_bar().encode(
+        x=alt.X("loader:N", sort=["baseline", "default", "cached"], title=None),
+        y=alt.Y("images_per_s:Q", title="images / s"),
+        color=alt.Color("loader:N", sort=["baseline", "default", "cached"]),
+        column=alt.Column("num_workers:O", title="num_workers"),
+        row=alt.Row("batch_size:O", title="batch_size"),
+        tooltip=["loader", "num_workers", "batch_size", "images_per_s", "ratio_to_baseline"],
+    ).properties(width=90, height=160)
+
+
+def class_count_chart(counts: pd.DataFrame) -> alt.Chart:
+    """Share of each class: drawn by the sampler vs present in the dataset."""
+    return alt.Chart(counts).mark_bar().encode(
+        x=alt.X("class:O", title="class (0..17)"),
+        xOffset="source:N",
+        y=alt.Y("share:Q", title="share of images", axis=alt.Axis(format="%")),
+        color=alt.Color("source:N", title=None),
+        tooltip=["class", "name", "source", "count", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=240)

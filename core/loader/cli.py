@@ -1,0 +1,85 @@
+"""`python -m core bench-loader`: images/s of the starter baseline, the default and the cached loader."""
+from __future__ import annotations
+
+import json
+import sys
+
+from core.errors import ConfigError
+from core.loader.validate import available_cores
+from core.progress import StderrProgress
+
+MAX_IMAGES_PER_ROW = 512
+
+
+def load_pipeline_file(path):
+    """An Albumentations pipeline from a file (A.save format), validated by the augmentation package."""
+    try:
+        from core.augment import load_pipeline
+    except ImportError:  # augmentation package absent: Albumentations' own loader
+        import albumentations as A
+
+        def load_pipeline(p):
+            return A.load(str(p), data_format="yaml" if str(p).endswith((".yaml", ".yml")) else "json")
+    return load_pipeline(path)
+
+
+def check_grid(workers, batch_sizes) -> None:
+    """ConfigError naming the option for a grid the sweep cannot run."""
+    if not workers:
+        raise ConfigError("--workers: give at least one number, e.g. --workers 0,1,2")
+    if not batch_sizes:
+        raise ConfigError("--batch-sizes: give at least one number, e.g. --batch-sizes 16,64")
+    cores = available_cores()
+    for count in workers:
+        if count < 0:
+            raise ConfigError(f"--workers: {count} is negative; use 0 (main process) or more")
+        if count > cores:
+            raise ConfigError(f"--workers: {count} is more than the {cores} CPU cores of this machine; "
+                              f"use at most {cores}")
+    for size in batch_sizes:
+        if size < 1:
+            raise ConfigError(f"--batch-sizes: {size} is below 1")
+
+
+def bench_loader(args) -> int:
+    """Run the sweep; `--json` prints one object on stdout (progress bars go to stderr)."""
+    from core.loader.bench import run_sweep
+
+    check_grid(args.workers, args.batch_sizes)
+    pipeline = load_pipeline_file(args.pipeline) if getattr(args, "pipeline", None) else None
+    result = run_sweep(args.data_dir, pipeline, workers=args.workers, batch_sizes=args.batch_sizes,
+                       max_images=getattr(args, "images", None) or MAX_IMAGES_PER_ROW,
+                       model=getattr(args, "model", "resnet18"), repeats=getattr(args, "repeats", 2),
+                       progress=StderrProgress("measuring"), cache_progress=StderrProgress("building cache"))
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        print(format_result(result))
+    return 0
+
+
+def format_result(result: dict) -> str:
+    """The sweep as a plain-text table with the verdict underneath."""
+    lines = [f"device {result['device']}, {result['images']} images, up to {result['max_images_per_row']} per row, "
+             f"input {result['image_size'][0]}x{result['image_size'][1]}",
+             f"{'loader':<9} {'workers':>7} {'batch':>5} {'images/s':>9} {'x baseline':>10}"]
+    lines += [f"{r['loader']:<9} {r['num_workers']:>7} {r['batch_size']:>5} {r['images_per_s']:>9.1f} "
+              f"{r['ratio_to_baseline']:>10.2f}" for r in result["rows"]]
+    for v in result["variants"]:
+        lines.append(f"variant {v['loader']} workers={v['num_workers']} batch={v['batch_size']} "
+                     f"pin_memory={v['pin_memory']} non_blocking={v['non_blocking']} "
+                     f"persistent_workers={v['persistent_workers']} epochs={v['epochs']}: {v['images_per_s']:.1f} images/s")
+    lines += [f"model step {s['model']} batch {s['batch_size']}: {s['images_per_s']:.1f} images/s"
+              for s in result["model_steps"]]
+    lines += [f"note: {note}" for note in result.get("notes", [])]
+    model_speed = result["model_images_per_s"]
+    lines.append(f"bottleneck: {result['bottleneck']} (feeding {result['feed_images_per_s']:.0f} images/s, model "
+                 + ("not timed)" if model_speed is None else f"{model_speed:.1f} images/s)"))
+    recommended = result["recommended"]
+    lines.append("recommended: " + ", ".join(f"{k}={recommended[k]}" for k in
+                                            ("num_workers", "cache", "decode", "pin_memory", "persistent_workers")))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: python -m core bench-loader --data-dir DIR")

@@ -1,0 +1,99 @@
+"""collate_fn: a list of samples -> one batch; the mixing ones blend pairs of images and their labels.
+
+Images arrive as HxWxC numpy arrays (Albumentations, uint8 when the Normalize step was moved to the
+batch) or CxHxW tensors (torchvision). They leave as one NxCxHxW tensor; uint8 stays uint8, because
+stacking and sending a quarter of the bytes is faster than float — `BatchNormalize` finishes the job.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate
+
+from core.labels import NUM_CLASSES
+
+
+def stack_images(images: list) -> torch.Tensor:
+    """NxCxHxW tensor from HWC arrays or CHW tensors (uint8 stays uint8; layout is channels-last)."""
+    first = images[0]
+    if isinstance(first, np.ndarray):
+        if first.ndim == 2:
+            images = [image[:, :, None] for image in images]
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+    return torch.stack([torch.as_tensor(image) for image in images])
+
+
+def collate_batch(samples: list[dict], normalize=None) -> dict:
+    """DataLoader's default_collate for every field, except images, which are stacked as above.
+
+    `normalize` (a BatchNormalize) finishes the images here, in the worker, when there is no GPU to do it.
+    """
+    batch = default_collate([{k: v for k, v in sample.items() if k != "image"} for sample in samples])
+    batch["image"] = stack_images([sample["image"] for sample in samples])
+    if normalize is not None:
+        batch["image"] = normalize(batch["image"])
+    return batch
+
+
+class Collate:
+    """collate_batch with a fixed normaliser (a class so worker processes can pickle it)."""
+
+    def __init__(self, normalize=None):
+        self.normalize = normalize
+
+    def __call__(self, samples: list[dict]) -> dict:
+        return collate_batch(samples, self.normalize)
+
+
+class MixCollate:
+    """Mixup or CutMix inside the batch (a class, not a closure, so worker processes can pickle it).
+
+    Adds `target` (N x 18 soft labels), `mix_index` (the partner of each image) and `mix_lambda`
+    (share of the own image) so a multi-head model can mix its mask/gender/age losses the same way:
+    loss = lam * loss(y) + (1 - lam) * loss(y[mix_index]).
+    """
+
+    def __init__(self, mode: str, alpha: float = 0.4, num_classes: int = NUM_CLASSES, normalize=None):
+        if mode not in ("mixup", "cutmix"):
+            raise ValueError(f"mode must be mixup or cutmix, not {mode!r}")
+        self.mode, self.alpha, self.num_classes, self.normalize = mode, float(alpha), num_classes, normalize
+
+    def __call__(self, samples: list[dict]) -> dict:
+        batch = collate_batch(samples)
+        images = batch["image"]
+        # numpy's global RNG: seeded per worker by worker_init, so mixing is reproducible too.
+        lam = float(np.random.beta(self.alpha, self.alpha))
+        index = torch.from_numpy(np.random.permutation(len(images)))
+        if self.mode == "mixup":
+            images = images.float()
+            batch["image"] = lam * images + (1.0 - lam) * images[index]
+        else:
+            batch["image"], lam = _cutmix(images, index, lam)
+        labels = batch["label"]
+        one_hot = torch.nn.functional.one_hot(labels, self.num_classes).float()
+        batch["target"] = lam * one_hot + (1.0 - lam) * one_hot[index]
+        batch["mix_index"] = index
+        batch["mix_lambda"] = torch.tensor(lam)
+        if self.normalize is not None:
+            batch["image"] = self.normalize(batch["image"])
+        return batch
+
+
+def _cutmix(images: torch.Tensor, index: torch.Tensor, lam: float) -> tuple[torch.Tensor, float]:
+    """Paste a box of area (1 - lam) from each partner image; lam is corrected for clipping at the edges."""
+    height, width = images.shape[-2:]
+    cut = np.sqrt(1.0 - lam)
+    box_h, box_w = int(height * cut), int(width * cut)
+    cy, cx = np.random.randint(height), np.random.randint(width)
+    top, bottom = max(cy - box_h // 2, 0), min(cy + box_h // 2, height)
+    left, right = max(cx - box_w // 2, 0), min(cx + box_w // 2, width)
+    mixed = images.clone()
+    mixed[..., top:bottom, left:right] = images[index][..., top:bottom, left:right]
+    return mixed, 1.0 - (bottom - top) * (right - left) / float(height * width)
+
+
+def collate_for(name: str, alpha: float = 0.4, normalize=None):
+    """The collate_fn for a `collate` setting (normalising the batch at the end when `normalize` is given)."""
+    if name == "default":
+        return collate_batch if normalize is None else Collate(normalize)
+    return MixCollate(name, alpha, normalize=normalize)

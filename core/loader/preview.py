@@ -1,0 +1,107 @@
+"""What the Loader page shows: one batch as pictures, and the classes the sampler draws."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from core.labels import NUM_CLASSES, class_name
+from core.loader.config import LoaderConfig
+from core.loader.factory import create_loader
+from core.loader.fast_pipeline import split_normalize
+from core.loader.samplers import build_sampler, wrap_in_batches
+from core.loader.validate import validate_loader_config
+
+
+def preview_batch(dataset, config: LoaderConfig, seed: int = 0, limit: int = 16) -> tuple[list[np.ndarray], list[str]]:
+    """The first batch the config yields (in this process, mixing included) as display images + captions."""
+    quick = replace(config, num_workers=0, persistent_workers=False, prefetch_factor=None, timeout=0.0,
+                    pin_memory=False)
+    batch = next(iter(create_loader(dataset, quick, seed=seed)))
+    images = [to_display(image) for image in batch["image"][:limit]]
+    captions = []
+    for row in range(len(images)):
+        caption = f"{int(batch['label'][row])} {class_name(int(batch['label'][row]))}"
+        if "mix_index" in batch:
+            partner = int(batch["mix_index"][row])
+            caption += f" + {float(1 - batch['mix_lambda']):.2f} x {int(batch['label'][partner])}"
+        captions.append(caption)
+    return images, captions
+
+
+def to_display(image) -> np.ndarray:
+    """CxHxW uint8 or float (0..255, or normalised) -> HxWx3 uint8 for st.image."""
+    array = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)
+    array = array.transpose(1, 2, 0) if array.ndim == 3 and array.shape[0] in (1, 3) else array
+    if array.dtype != np.uint8:
+        low, high = float(array.min()), float(array.max())
+        array = (array - low) / (high - low or 1.0) * 255.0 if (low < 0 or high <= 1.0) else array
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    return array
+
+
+def display_pipeline(pipeline):
+    """The pipeline without its final Normalize, so previews show real colours."""
+    return split_normalize(pipeline)[0]
+
+
+def sampled_class_counts(labels, config: LoaderConfig, batches: int = 10, seed: int = 0) -> pd.DataFrame:
+    """Class counts in the first `batches` batches the sampler draws, beside the dataset's own shares.
+
+    Only indices are drawn (no image is decoded), so this is instant even for large samples.
+    Columns: class, name, source ('sampled' / 'dataset'), count, share.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    validate_loader_config(config, len(labels))
+    sampler = build_sampler(config.sampler if config.sampler != "distributed" else "random", len(labels),
+                            shuffle=config.shuffle, num_samples=config.num_samples, labels=labels, seed=seed)
+    batch_sampler = wrap_in_batches(sampler, len(labels), config.batch_size, config.drop_last)
+    drawn = []
+    for number, indices in enumerate(batch_sampler):
+        if number >= batches:
+            break
+        drawn.extend(indices)
+    rows = []
+    for source, values in (("sampled", labels[drawn]), ("dataset", labels)):
+        counts = np.bincount(values, minlength=NUM_CLASSES)
+        total = max(int(counts.sum()), 1)
+        rows += [{"class": c, "name": class_name(c), "source": source, "count": int(counts[c]),
+                  "share": counts[c] / total} for c in range(NUM_CLASSES)]
+    return pd.DataFrame(rows)
+
+
+BENCHMARK_PIPELINE = "benchmark (Resize 256x192 + flip + Normalize)"
+
+
+def pipeline_choices() -> list[str]:
+    """The issue's benchmark pipeline, then the augmentation presets (when that package is present)."""
+    try:
+        from core.augment import preset_names
+    except ImportError:
+        return [BENCHMARK_PIPELINE]
+    return [BENCHMARK_PIPELINE, *preset_names()]
+
+
+def load_named_pipeline(name: str):
+    """A pipeline by its page name: the benchmark default or an augmentation preset / file."""
+    if name == BENCHMARK_PIPELINE:
+        from core.loader.bench import default_pipeline
+
+        return default_pipeline()
+    from core.augment import load_pipeline, resolve_pipeline
+
+    return load_pipeline(resolve_pipeline(name))
+
+
+def preview_dataset(data_dir, pipeline, config: LoaderConfig, scan=None, progress=None):
+    """The train split as the trainer would read it (reader of the config), shown without Normalize."""
+    from core.data import create_dataset
+    from core.loader.fast_pipeline import resize_target
+    from core.loader.readers import reader_for
+
+    paths = None
+    if scan is not None and config.cache == "memmap":
+        paths = [str(scan.data_dir / path) for path in scan.images["path"]]
+    reader = reader_for(config, data_dir, resize_target(pipeline), paths=paths, progress=progress)
+    return create_dataset(data_dir, "train", transform=display_pipeline(pipeline), reader=reader, scan=scan)

@@ -1,0 +1,104 @@
+"""AppTest drives the Loader page: widgets per parameter, validation, class counts, preview, sweep, export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import yaml
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from core.loader.config import LoaderConfig
+from core.params import params_of
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Loader.py")
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def page(demo_data_dir):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    return at.run()
+
+
+def chart_data(at, index):
+    chart = at.get("vega_lite_chart")[index]
+    return json.loads(chart.proto.spec), convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+
+
+def test_a_widget_with_the_lecture_help_for_every_parameter(page):
+    assert not page.exception
+    for param in params_of(LoaderConfig):
+        widget = next(w for w in page.main if getattr(w, "key", None) == f"loader_{param.name}_0")
+        assert widget.help and len(widget.help) > 40
+    assert "subprocess" in page.slider(key="loader_num_workers_0").help or \
+        "subprocesses" in page.slider(key="loader_num_workers_0").help
+
+
+def test_an_invalid_combination_is_shown_in_words(page):
+    page.selectbox(key="loader_sampler_0").select("random").run()
+    assert not page.exception
+    assert "loader.shuffle" in page.error[0].value and "sampler already decides" in page.error[0].value
+
+
+def test_weighted_sampler_evens_out_the_class_chart(page):
+    _, before = chart_data(page, 0)
+    sampled = before[before.source == "sampled"]
+    page.checkbox(key="loader_shuffle_0").uncheck()
+    page.selectbox(key="loader_sampler_0").select("weighted_random")
+    page.number_input(key="loader_count_batches").set_value(40).run()
+    assert not page.exception
+    _, after = chart_data(page, 0)
+    balanced = after[(after.source == "sampled") & (after["count"] > 0)]
+    present = after[(after.source == "dataset") & (after["count"] > 0)]
+    assert set(balanced["class"]) == set(present["class"])
+    spread = lambda t: t["share"].max() / t["share"][t["share"] > 0].min()  # noqa: E731
+    assert spread(balanced) < spread(present)
+    assert sampled["count"].sum() == 84  # default: batches of 64 without replacement = one pass over 84 images
+
+
+def test_preview_shows_one_batch_with_labels(page):
+    page.number_input(key="loader_batch_size_0").set_value(6)
+    page.button(key="loader_preview").click().run()
+    assert not page.exception
+    captions = page.image[0].captions
+    assert len(captions) == 6 and all(c.split()[0].isdigit() and int(c.split()[0]) < 18 for c in captions)
+
+
+def test_sweep_draws_a_chart_and_recommends_settings(page):
+    page.multiselect(key="loader_sweep_workers").set_value([0])
+    page.multiselect(key="loader_sweep_batch_sizes").set_value([8])
+    page.number_input(key="loader_sweep_images").set_value(16)
+    page.checkbox(key="loader_sweep_model").uncheck()
+    page.button(key="loader_sweep_run").click().run(timeout=120)
+    assert not page.exception
+    table = page.dataframe[0].value
+    assert set(table["loader"]) == {"baseline", "default", "cached"}
+    assert (table["images_per_s"] > 0).all()
+    spec, data = chart_data(page, 1)
+    assert "bar" in json.dumps(spec["spec"]["mark"] if "spec" in spec else spec["mark"])
+    assert len(data) == 3
+    assert page.metric[2].value in ("loader", "model", "unknown")
+    page.button(key="loader_apply").click().run()
+    assert not page.exception
+    assert page.slider(key="loader_num_workers_1").value == 0  # the recommendation (0 workers measured)
+
+
+def test_export_writes_the_loader_section_into_a_config(page, tmp_path):
+    target = tmp_path / "exp.yaml"
+    target.write_text(yaml.safe_dump({"train": {"epochs": 3}, "loader": {"batch_size": 1}}))
+    page.number_input(key="loader_batch_size_0").set_value(32)
+    page.text_input(key="loader_export_path").input(str(target))
+    page.button(key="loader_export").click().run()
+    assert not page.exception and page.success
+    written = yaml.safe_load(target.read_text())
+    assert written["train"] == {"epochs": 3} and written["loader"]["batch_size"] == 32
+    assert "batch_size: 32" in page.code[0].value
