@@ -18,6 +18,11 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
     value = param.default if value is None and not param.optional else value
     label = label or param.name
     help = help or param.help or None
+    if param.kind == "bool" and param.optional:
+        # "auto" (None) is a real third state, e.g. pin_memory following torch.cuda.is_available().
+        states = [None, True, False]
+        return st.selectbox(label, states, index=states.index(value if value in states else None), key=key,
+                            help=help, format_func=lambda state: "auto" if state is None else str(state).lower())
     if param.kind == "bool":
         return st.checkbox(label, value=bool(value), key=key, help=help)
     if param.kind == "choice":

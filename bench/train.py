@@ -1,0 +1,110 @@
+"""Training-step throughput and the share of time spent waiting for data.
+
+    python bench/train.py [--config configs/demo.yaml] [--set key=value ...] [--steps 30]
+
+Measures, in the same run and on the same device (CUDA when present, else CPU):
+  compute  - the training step alone on one batch already on the device (the ceiling);
+  loader   - the real step fed by the configured DataLoader, with the time blocked waiting for the next
+             batch (data wait) timed separately.
+Prints samples/s of both, their ratio, and the data-wait share. The device line says which hardware the
+figures come from; a GPU figure is printed only when a GPU ran it.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from core.config import load_config  # noqa: E402
+from core.train.trainer import Trainer  # noqa: E402
+
+
+def step(trainer: Trainer, images, targets) -> None:
+    with torch.autocast(trainer.device.type, dtype=trainer.amp_dtype, enabled=trainer.amp_dtype is not None):
+        loss = trainer.criterion(trainer.model(images).float(), targets)
+    trainer.optimizer.zero_grad(set_to_none=True)
+    trainer.scaler.scale(loss).backward()
+    trainer.scaler.step(trainer.optimizer)
+    trainer.scaler.update()
+
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"))
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--steps", type=int, default=30)
+    args = parser.parse_args()
+    config = load_config(args.config, overrides=args.set)
+    trainer = Trainer(config, log=lambda text: None)
+    from core.train.distributed import setup_distributed
+    from core.train.trainer import cpu_threads, resolve_data_dir, seed_everything
+
+    trainer.dist = setup_distributed(config.train.device)
+    trainer.device, trainer.cuda = trainer.dist.device, trainer.dist.device.type == "cuda"
+    seed_everything(0)
+    if not trainer.cuda:
+        torch.set_num_threads(cpu_threads(config.loader.num_workers, 1))
+    trainer.data_dir = resolve_data_dir(config)
+    trainer._build_data()
+    trainer._build_model()
+    trainer.model.train()
+    device = trainer.device
+
+    batch = next(iter(trainer.train_loader))
+    from core.train.inputs import images_to_device
+
+    images = images_to_device(batch["image"], device, trainer.channels_last)
+    targets = batch["label"].to(device)
+    for _ in range(3):
+        step(trainer, images, targets)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        step(trainer, images, targets)
+    sync(device)
+    compute_rate = args.steps * len(targets) / (time.perf_counter() - start)
+
+    samples, waited, steps = 0, 0.0, 0
+    iterator = iter(trainer.train_loader)
+    start = time.perf_counter()
+    while steps < args.steps:
+        wait_start = time.perf_counter()
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            iterator = iter(trainer.train_loader)
+            continue
+        images = images_to_device(batch["image"], device, trainer.channels_last)
+        targets = batch["label"].to(device, non_blocking=trainer.cuda)
+        waited += time.perf_counter() - wait_start
+        step(trainer, images, targets)
+        samples += len(targets)
+        steps += 1
+    sync(device)
+    total = time.perf_counter() - start
+    loader_rate = samples / total
+
+    hardware = (f"GPU {torch.cuda.get_device_name(device)}" if trainer.cuda
+                else f"CPU only ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+                     f"{config.loader.num_workers} loader workers)")
+    print(f"device: {hardware}")
+    print(f"model {config.model.name} ({config.model.heads}), images {tuple(config.data.image_size)}, "
+          f"batch {config.loader.batch_size}, amp {trainer.amp_dtype}")
+    print(f"compute only      : {compute_rate:8.1f} samples/s (baseline)")
+    print(f"with real loader  : {loader_rate:8.1f} samples/s  ratio {loader_rate / compute_rate:.2f}x of compute")
+    print(f"data wait share   : {waited / total:6.1%} of the step time")
+
+
+if __name__ == "__main__":
+    main()

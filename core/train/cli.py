@@ -1,0 +1,37 @@
+"""`python -m core train` and `python -m core predict` handlers (core/__main__.py parses the arguments)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from core.config import load_config
+from core.progress import StderrProgress
+
+
+def train(args) -> int:
+    """Start a run from --config/--set, or continue one with --resume RUN_DIR (--set may extend train.epochs)."""
+    from core.train.trainer import resume_config, train_run
+
+    if args.resume:
+        config = resume_config(args.resume, overrides=args.set)
+    else:
+        config = load_config(args.config, overrides=args.set)
+    run_dir = train_run(config, resume_dir=args.resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(run_dir)
+    return 0
+
+
+def predict(args) -> int:
+    from core.train.predict import predict as run_predict
+
+    result = run_predict(args.run, data_dir=args.data_dir, out=args.out, checkpoint=getattr(args, "checkpoint", "best"),
+                         tta=bool(getattr(args, "tta", False)), progress=StderrProgress("predict"))
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        print(f"wrote {result['path']} ({result['rows']} rows, {result['checkpoint']} checkpoint of epoch "
+              f"{result['epoch']}{', flip TTA' if result['tta'] else ''})", file=sys.stderr)
+        print(result["path"])
+    return 0

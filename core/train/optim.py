@@ -1,0 +1,60 @@
+"""Optimizer and learning-rate schedule from the optim and sched config sections.
+
+All schedules except 'plateau' step once per training step (smooth warm-up and decay however long an
+epoch is); 'plateau' steps once per epoch on the validation macro F1.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def create_optimizer(config, parameters) -> torch.optim.Optimizer:
+    """AdamW / Adam / SGD from an OptimConfig."""
+    if config.name == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay, nesterov=config.momentum > 0)
+    if config.name == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+
+
+class StepSchedule:
+    """Multiplier of the peak rate at a global step: linear warm-up, then cosine / step decay / constant.
+
+    A class rather than a closure so that LambdaLR can be saved and restored with the checkpoint.
+    """
+
+    def __init__(self, name: str, total_steps: int, steps_per_epoch: int, warmup_epochs: float,
+                 min_ratio: float, step_size: int, gamma: float):
+        self.name, self.total_steps, self.steps_per_epoch = name, max(1, total_steps), max(1, steps_per_epoch)
+        self.warmup_steps = int(round(warmup_epochs * self.steps_per_epoch))
+        self.min_ratio, self.step_size, self.gamma = min_ratio, step_size, gamma
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if self.name == "cosine":
+            progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
+            return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        if self.name == "step":
+            return self.gamma ** (step // self.steps_per_epoch // self.step_size)
+        return 1.0
+
+
+def create_scheduler(config, optimizer, epochs: int, steps_per_epoch: int, peak_lr: float):
+    """(scheduler, per_step): per_step False means call scheduler.step(val_f1) once per epoch."""
+    if config.name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=config.gamma or 0.1,
+                                                          patience=config.patience), False
+    if config.name == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, epochs=epochs,
+                                                   steps_per_epoch=max(1, steps_per_epoch)), True
+    schedule = StepSchedule(config.name, epochs * steps_per_epoch, steps_per_epoch, config.warmup_epochs,
+                            config.min_lr / peak_lr, config.step_size, config.gamma)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), True
+
+
+def current_lr(optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])

@@ -1,0 +1,195 @@
+"""The run directory: what `python -m core train` writes and the Training/Runs/Submission pages read.
+
+Layout of `<run.root>/<run.name>/` (run.root defaults to "runs", or $MASKLAB_RUNS_DIR when set;
+run.name defaults to `<YYYYmmdd-HHMMSS>-<model>`; an existing directory is never reused: a new run
+gets the first free name among NAME, NAME-2, NAME-3, ...):
+
+- `config.yaml`   the full resolved experiment config; `--config` on it repeats the run.
+- `metrics.jsonl` one JSON object per line, appended as training goes (epochs are 1-based):
+      {"kind": "step", "epoch", "step", "steps_per_epoch", "loss", "lr", "elapsed_s"}   every train.log_every steps
+      {"kind": "epoch", "epoch", "train_loss", "train_acc", "train_f1", "val_loss", "val_acc", "val_f1",
+       "per_class_f1": [18 floats], "confusion": [18][18] ints (row = true class), "lr", "elapsed_s", "epoch_s"}
+  `elapsed_s` counts training time since the run started, across resumes.
+- `status.json`   rewritten atomically (never half-written):
+      {"state": "starting|running|finished|cancelled|failed", "pid", "epoch" (completed epochs), "epochs",
+       "step", "steps_per_epoch", "best_val_f1", "best_epoch", "device", "model", "started_at",
+       "updated_at", "error"}   (times are ISO 8601 local time; error is null unless failed)
+- `last.pt`, `best.pt` torch dicts {model, optimizer, scheduler, scaler, epoch, rng, config, best_val_f1,
+  best_epoch, elapsed_s, noise}; last.pt is the state after the last completed epoch (written at the
+  start too, as epoch 0), best.pt the one with the best val_f1.
+- `train.log`     the trainer's stdout/stderr when started by a page.
+- `suspects.csv`  label-noise suspects (see core.train.noise), rewritten each epoch.
+- `submission.csv` default output of `python -m core predict`.
+
+A cancel (SIGTERM/SIGINT) discards the unfinished epoch and marks the run "cancelled"; `--resume`
+restarts that epoch from last.pt in the same directory, dropping the step lines the unfinished epoch
+had logged, so the metrics read as one uninterrupted run. This module needs no torch: pages import it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+STATUS_FILE = "status.json"
+LAST_CHECKPOINT = "last.pt"
+BEST_CHECKPOINT = "best.pt"
+LOG_FILE = "train.log"
+SUSPECTS_FILE = "suspects.csv"
+SUBMISSION_FILE = "submission.csv"
+STATES = ("starting", "running", "finished", "cancelled", "failed")
+ACTIVE_STATES = ("starting", "running")
+DEFAULT_ROOT = "runs"
+
+
+def runs_root(root=None) -> Path:
+    """The folder holding run directories: `root` if given (and not the plain default), else
+    $MASKLAB_RUNS_DIR, else ./runs."""
+    if root and str(root) != DEFAULT_ROOT:
+        return Path(root).expanduser()
+    return Path(os.environ.get("MASKLAB_RUNS_DIR") or DEFAULT_ROOT).expanduser()
+
+
+def default_run_name(model_name: str) -> str:
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
+
+
+def create_run_dir(root, name: str) -> Path:
+    """Make `root/name`, or `root/name-2`, `-3`... if taken; never reuses an existing directory."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 10_000):
+        path = root / (name if attempt == 1 else f"{name}-{attempt}")
+        try:
+            path.mkdir()  # atomic: two trainers started at once cannot get the same directory
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{root}: no free run name for {name}")
+
+
+def now_iso() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_status(run_dir, status: dict) -> dict:
+    """Replace status.json atomically with `status` (updated_at set now)."""
+    status = {**status, "updated_at": now_iso()}
+    write_json_atomic(Path(run_dir) / STATUS_FILE, status)
+    return status
+
+
+def update_status(run_dir, **changes) -> dict:
+    """Merge `changes` into status.json."""
+    return write_status(run_dir, {**read_status(run_dir), **changes})
+
+
+def read_status(run_dir) -> dict:
+    """status.json as a dict; {} when it does not exist (yet) or cannot be read."""
+    try:
+        return json.loads((Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def append_metrics(run_dir, record: dict) -> None:
+    with open(Path(run_dir) / METRICS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def read_metrics(run_dir, kind: str | None = None) -> list[dict]:
+    """The metrics lines (only `kind` ones if given); a half-written last line is skipped."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if kind is None or record.get("kind") == kind:
+            records.append(record)
+    return records
+
+
+def truncate_metrics(run_dir, after_epoch: int) -> None:
+    """Drop lines of epochs after `after_epoch` (an unfinished epoch that a resume will redo)."""
+    kept = [r for r in read_metrics(run_dir) if int(r.get("epoch", 0)) <= after_epoch]
+    path = Path(run_dir) / METRICS_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def pid_alive(pid) -> bool:
+    """Whether a process with this id runs on this machine (a run whose trainer died stays 'running')."""
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_run_dir(path) -> bool:
+    path = Path(path)
+    return path.is_dir() and ((path / STATUS_FILE).exists() or (path / CONFIG_FILE).exists())
+
+
+LEADERBOARD_COLUMNS = ["name", "state", "alive", "model", "epoch", "epochs", "best_val_f1", "best_epoch",
+                       "last_val_f1", "last_val_acc", "device", "started_at", "updated_at", "has_best",
+                       "has_submission", "path"]
+
+
+def list_runs(root=None) -> pd.DataFrame:
+    """One row per run directory under `root` (default: runs_root()), best val F1 first.
+
+    `alive` is False for a run left 'starting'/'running' by a trainer that no longer exists.
+    """
+    root = runs_root(root)
+    rows = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if not is_run_dir(path):
+            continue
+        status = read_status(path)
+        epochs = read_metrics(path, "epoch")
+        last = epochs[-1] if epochs else {}
+        rows.append({
+            "name": path.name, "state": status.get("state", "unknown"),
+            "alive": status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid")),
+            "model": status.get("model"), "epoch": status.get("epoch", 0), "epochs": status.get("epochs"),
+            "best_val_f1": status.get("best_val_f1"), "best_epoch": status.get("best_epoch"),
+            "last_val_f1": last.get("val_f1"), "last_val_acc": last.get("val_acc"),
+            "device": status.get("device"), "started_at": status.get("started_at"),
+            "updated_at": status.get("updated_at"), "has_best": (path / BEST_CHECKPOINT).exists(),
+            "has_submission": (path / SUBMISSION_FILE).exists(), "path": str(path),
+        })
+    table = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    if not table.empty:
+        table = table.sort_values("best_val_f1", ascending=False, na_position="last", kind="stable")
+    return table.reset_index(drop=True)
+
+
+def wait_for_status(run_dir, states, timeout_s: float = 60.0, interval_s: float = 0.2) -> dict:
+    """Poll status.json until its state is one of `states` (for tests and scripts); TimeoutError if not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = read_status(run_dir)
+        if status.get("state") in states:
+            return status
+        time.sleep(interval_s)
+    raise TimeoutError(f"{run_dir}: state still {read_status(run_dir).get('state')!r} after {timeout_s:.0f}s")

@@ -1,0 +1,68 @@
+"""submission.csv: one row per eval/info.csv row, same order, columns ImageID, ans (an integer 0..17).
+
+`validate_submission` is run on every file this app writes, and can check a file from elsewhere.
+No torch here: the Submission page imports it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from core.data.layout import read_csv_checked
+from core.errors import DataError
+from core.labels import NUM_CLASSES
+
+SUBMISSION_COLUMNS = ("ImageID", "ans")
+
+
+def read_info(data_dir) -> pd.DataFrame:
+    """eval/info.csv (columns ImageID, ans) in file order."""
+    return read_csv_checked(Path(data_dir) / "eval" / "info.csv", SUBMISSION_COLUMNS)
+
+
+def validate_submission(submission, data_dir=None, info: pd.DataFrame | None = None, where: str = "submission") -> pd.DataFrame:
+    """Check a submission (a path or a DataFrame) against info.csv; DataError naming the first problem.
+
+    Checks: the two columns, the row count, every ImageID in info.csv's order, ans whole numbers 0..17.
+    Returns the submission as a DataFrame with integer ans.
+    """
+    if not isinstance(submission, pd.DataFrame):
+        where = str(submission)
+        try:
+            submission = pd.read_csv(submission, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{where}: cannot read as CSV ({error})") from None
+    if info is None:
+        info = read_info(data_dir)
+    if list(submission.columns) != list(SUBMISSION_COLUMNS):
+        raise DataError(f"{where}: columns must be exactly ImageID,ans; found {','.join(map(str, submission.columns))}")
+    if len(submission) != len(info):
+        raise DataError(f"{where}: {len(submission)} rows but eval/info.csv has {len(info)}; one row per eval image")
+    ids, expected = submission["ImageID"].astype(str).to_numpy(), info["ImageID"].astype(str).to_numpy()
+    mismatch = (ids != expected).nonzero()[0]
+    if len(mismatch):
+        row = int(mismatch[0])
+        raise DataError(f"{where}: row {row + 2} has ImageID {ids[row]!r} but info.csv has {expected[row]!r} there; "
+                        f"keep info.csv's order")
+    answers = pd.to_numeric(submission["ans"], errors="coerce")
+    bad = answers.isna() | (answers % 1 != 0) | (answers < 0) | (answers >= NUM_CLASSES)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(f"{where}: row {row + 2} has ans {submission['ans'].iloc[row]!r}; ans must be a whole "
+                        f"number 0..{NUM_CLASSES - 1}")
+    return submission.assign(ans=answers.astype(int))
+
+
+def write_submission(info: pd.DataFrame, answers, path) -> Path:
+    """Write ImageID (info.csv order) + ans, validated before it replaces any existing file."""
+    path = Path(path)
+    frame = pd.DataFrame({"ImageID": info["ImageID"].astype(str).to_numpy(), "ans": list(answers)})
+    validate_submission(frame, info=info, where=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_csv(tmp, index=False)
+    validate_submission(tmp, info=info)  # the file as written, not just the frame
+    os.replace(tmp, path)
+    return path

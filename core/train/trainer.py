@@ -1,0 +1,463 @@
+"""The training loop: config in, run directory out. Reads top to bottom like timm's train.py:
+
+    set up (device, process group, seeds) -> run directory -> data -> model -> loss, optimizer, schedule
+    -> for each epoch: train, validate, log, checkpoint, early stop.
+
+CUDA when present (AMP in bf16 where supported else fp16 with a GradScaler, channels_last, non_blocking
+copies, optional torch.compile); the CPU path uses none of them. Under torchrun the model is wrapped in
+DistributedDataParallel, the loader shards with a DistributedSampler, and only rank 0 writes the run.
+The run directory format is documented in core.train.runs.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Subset
+
+from core.config import ExperimentConfig, config_from_dict, config_to_dict, save_config
+from core.data import ensure_demo_data
+from core.data.layout import scan_train
+from core.data.split import split_by_profile
+from core.data.datasets import MaskTrainDataset
+from core.errors import ConfigError, DataError
+from core.train import runs
+from core.train.distributed import (DistInfo, all_gather_objects, any_rank, barrier, broadcast_object,
+                                    cleanup_distributed, setup_distributed)
+from core.train.inputs import create_reader, create_transforms, images_to_device
+from core.train.losses import create_loss
+from core.train.metrics import classification_metrics
+from core.train.models import create_model
+from core.train.noise import NoiseTracker, write_suspects
+from core.train.optim import create_optimizer, create_scheduler, current_lr
+
+
+DEMO_DATA_DIR = "data/demo"  # data.dir's default
+
+
+class Cancelled(Exception):
+    """SIGTERM/SIGINT arrived: stop at the next step."""
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop checks it between steps so a cancel never corrupts a checkpoint."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+
+
+def resolve_data_dir(config: ExperimentConfig) -> Path:
+    """data.dir; the default demo folder is generated on first use so a fresh machine can train."""
+    data_dir = Path(config.data.dir).expanduser()
+    if data_dir.exists():
+        return data_dir
+    if config.data.dir == DEMO_DATA_DIR:
+        return ensure_demo_data()
+    raise DataError(f"data.dir: {data_dir} does not exist; set data.dir to the folder holding train/ and eval/")
+
+
+def cpu_threads(num_workers: int, world_size: int) -> int:
+    """Compute threads for CPU training: the cores left after the loader workers, shared by the processes.
+
+    torch takes every core by default; with workers decoding on the same cores the two fight, and a
+    2-core machine measured 5x slower steps with 2 threads than with 1 while workers ran.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, world_size) - num_workers)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state(loader) -> dict:
+    """Every random stream the next epoch draws from (tensors and plain values only: weights_only loads)."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss,
+                                                     gauss], "torch": torch.get_rng_state(),
+             "loader": loader.generator.get_state() if loader.generator is not None else None}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict, loader) -> None:
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if state.get("loader") is not None and loader.generator is not None:
+        loader.generator.set_state(state["loader"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """torch.save to a temporary file, then rename: a crash mid-write never leaves a broken last.pt."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    if not path.exists():
+        raise ConfigError(f"{path}: no checkpoint; this run cannot be resumed (start a new one)")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The plain model under DDP and torch.compile wrappers (what checkpoints store)."""
+    model = model.module if isinstance(model, DistributedDataParallel) else model
+    return getattr(model, "_orig_mod", model)
+
+
+def set_loader_epoch(loader, epoch: int) -> None:
+    """DistributedSampler.set_epoch (and the loader's own epoch-seeded samplers) before each epoch."""
+    try:
+        from core.loader.samplers import set_epoch
+    except ImportError:
+        set_epoch = None
+    if set_epoch is not None:
+        set_epoch(loader, epoch)
+        return
+    for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+
+
+def create_loader_for(dataset, config: ExperimentConfig, *, train: bool, dist_info: DistInfo):
+    from core.loader.factory import create_loader
+
+    if train:
+        return create_loader(dataset, config.loader, seed=config.train.seed, distributed=dist_info.enabled,
+                             rank=dist_info.rank, world_size=dist_info.world_size)
+    # Validation and inference: every image once, in order, plain batches (no sampler, no mixing).
+    from dataclasses import replace
+
+    plain = replace(config.loader, shuffle=False, sampler="none", num_samples=None, batch_sampler=False,
+                    collate="default", drop_last=False)
+    return create_loader(dataset, plain, seed=config.train.seed)
+
+
+def mixed_loss(criterion, logits, batch, targets):
+    """Loss of a batch; a mixup/cutmix batch mixes the losses of both labels by its lambda."""
+    if "mix_index" not in batch:
+        return criterion(logits, targets)
+    index = batch["mix_index"].to(targets.device)
+    lam = float(batch["mix_lambda"])
+    return lam * criterion(logits, targets) + (1 - lam) * criterion(logits, targets[index])
+
+
+class Trainer:
+    """One training run; `run()` returns the run directory. Use `train_run(config)` rather than this."""
+
+    def __init__(self, config: ExperimentConfig, resume_dir=None, log=None):
+        self.config = config
+        self.resume_dir = Path(resume_dir) if resume_dir else None
+        self.log = log or (lambda text: print(text, flush=True))
+        self.stop = StopFlag()
+        self.run_dir: Path | None = None
+        self.status: dict = {}
+
+    # ----- set-up -------------------------------------------------------------------------------
+    def setup(self) -> None:
+        config = self.config
+        self.dist = setup_distributed(config.train.device)
+        self.device = self.dist.device
+        self.cuda = self.device.type == "cuda"
+        seed_everything(config.train.seed)
+        if not self.cuda:
+            torch.set_num_threads(cpu_threads(config.loader.num_workers, self.dist.world_size))
+        self.stop.install()
+        self.run_dir = self.resume_dir or self._new_run_dir()
+        self.status = runs.read_status(self.run_dir)
+        if self.resume_dir and self.dist.is_main and self.status.get("state") in runs.ACTIVE_STATES \
+                and runs.pid_alive(self.status.get("pid")) and self.status.get("pid") != os.getpid():
+            run_dir, self.run_dir = self.run_dir, None  # not ours to mark failed
+            raise ConfigError(f"--resume {run_dir}: this run is still training (pid {self.status['pid']}); "
+                              f"cancel it first")
+        self.data_dir = resolve_data_dir(config)
+        if self.dist.is_main:
+            save_config(config, self.run_dir / runs.CONFIG_FILE)
+            self._set_status(state="starting", pid=os.getpid(), epoch=0, epochs=config.train.epochs, step=0,
+                             steps_per_epoch=None, best_val_f1=None, best_epoch=None, device=self._device_name(),
+                             model=config.model.name, started_at=self.status.get("started_at") or runs.now_iso(),
+                             error=None)
+        self._build_data()
+        self._build_model()
+
+    def _new_run_dir(self) -> Path:
+        path = None
+        if self.dist.is_main:
+            root = runs.runs_root(self.config.run.root)
+            name = self.config.run.name or runs.default_run_name(self.config.model.name)
+            path = runs.create_run_dir(root, name)
+        return Path(broadcast_object(str(path) if path else None))
+
+    def _device_name(self) -> str:
+        if self.cuda:
+            name = torch.cuda.get_device_name(self.device)
+            return f"cuda ({name})" + (f" x{self.dist.world_size}" if self.dist.enabled else "")
+        return "cpu" + (f" x{self.dist.world_size} processes" if self.dist.enabled else "")
+
+    def _build_data(self) -> None:
+        config = self.config
+        # Rank 0 scans first (and fills the scan cache); the others then read the cache.
+        if not self.dist.is_main:
+            barrier()
+        scan = scan_train(self.data_dir, age_edges=tuple(config.data.age_edges))
+        if self.dist.is_main:
+            barrier()
+        train_images, val_images = split_by_profile(scan.images, config.data.val_ratio, config.data.split_seed)
+        if len(train_images) == 0 or len(val_images) == 0:
+            raise DataError(f"{self.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
+                            f"after the split by person; add people or change data.val_ratio")
+        train_transform, val_transform = create_transforms(config)
+        reader = create_reader(config)
+        self.train_set = MaskTrainDataset(scan.data_dir, train_images, transform=train_transform, reader=reader)
+        self.val_set = MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=reader)
+        # Each rank validates its own slice (no padding, unlike DistributedSampler); results are gathered.
+        val_part = Subset(self.val_set, range(self.dist.rank, len(self.val_set), self.dist.world_size))
+        self.train_loader = create_loader_for(self.train_set, config, train=True, dist_info=self.dist)
+        self.val_loader = create_loader_for(val_part, config, train=False, dist_info=self.dist)
+        self.steps_per_epoch = len(self.train_loader)
+        self.noise = NoiseTracker(len(self.train_set))
+
+    def _build_model(self) -> None:
+        config = self.config
+        model = create_model(config.model).to(self.device)
+        self.channels_last = self.cuda and config.train.channels_last
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model_plain = model
+        self.criterion = create_loss(config.loss, self.train_set.labels).to(self.device)
+        self.optimizer = create_optimizer(config.optim, model.parameters())
+        self.scheduler, self.per_step_schedule = create_scheduler(
+            config.sched, self.optimizer, config.train.epochs, self.steps_per_epoch, config.optim.lr)
+        self.amp_dtype = None
+        if self.cuda and config.train.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.start_epoch, self.best_val_f1, self.best_epoch, self.elapsed_before = 0, None, None, 0.0
+        if self.resume_dir:
+            self._restore(load_checkpoint(self.resume_dir / runs.LAST_CHECKPOINT))
+        if self.cuda and config.train.compile:
+            model = torch.compile(model)
+        if self.dist.enabled:
+            model = DistributedDataParallel(model, device_ids=[self.device.index] if self.cuda else None)
+        self.model = model
+
+    def _restore(self, state: dict) -> None:
+        self.model_plain.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.start_epoch = int(state["epoch"])
+        self.best_val_f1, self.best_epoch = state.get("best_val_f1"), state.get("best_epoch")
+        self.elapsed_before = float(state.get("elapsed_s", 0.0))
+        if state.get("noise"):
+            self.noise.load_state_dict(state["noise"])
+        set_rng_state(state["rng"], self.train_loader)
+        if self.dist.is_main:
+            runs.truncate_metrics(self.run_dir, self.start_epoch)
+
+    def _checkpoint(self, epoch: int) -> dict:
+        return {"model": unwrap(self.model_plain).state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "epoch": epoch,
+                "rng": rng_state(self.train_loader), "config": config_to_dict(self.config),
+                "best_val_f1": self.best_val_f1, "best_epoch": self.best_epoch, "elapsed_s": self.elapsed(),
+                "noise": self.noise.state_dict()}
+
+    # ----- the loop -----------------------------------------------------------------------------
+    def run(self) -> Path:
+        self.clock = time.monotonic()
+        try:
+            self.setup()
+            self._loop()
+        except Exception as error:
+            # Ctrl-C in a terminal also reaches the DataLoader workers, whose exit then surfaces as an
+            # error in the loop: with a stop requested, that is still a cancel.
+            if not (isinstance(error, Cancelled) or self.stop.requested) or self.run_dir is None:
+                self._fail(error)
+                raise
+            if self.dist.is_main:
+                self._set_status(state="cancelled")
+                self.log(f"cancelled; resume with: python -m core train --resume {self.run_dir}")
+        except BaseException as error:
+            self._fail(error)
+            raise
+        finally:
+            self.stop.restore()
+            cleanup_distributed()
+        return self.run_dir
+
+    def _fail(self, error: BaseException) -> None:
+        if self.dist.is_main and self.run_dir is not None:
+            text = str(error) if isinstance(error, (ConfigError, DataError)) else f"{type(error).__name__}: {error}"
+            self._set_status(state="failed", error=text)
+            traceback.print_exc(file=sys.stderr)
+
+    def _loop(self) -> None:
+        config = self.config
+        if self.dist.is_main:
+            if not self.resume_dir:
+                save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, self._checkpoint(0))
+            self._set_status(state="running", steps_per_epoch=self.steps_per_epoch, epoch=self.start_epoch)
+            self.log(f"run {self.run_dir}: {config.model.name} on {self._device_name()}, {len(self.train_set)} train / "
+                     f"{len(self.val_set)} val images, {self.steps_per_epoch} steps per epoch")
+        epochs_without_gain = 0
+        for epoch in range(self.start_epoch + 1, config.train.epochs + 1):
+            epoch_start = time.monotonic()
+            train_stats = self._train_epoch(epoch)
+            val_stats = self._validate()
+            if not self.per_step_schedule:
+                self.scheduler.step(val_stats["f1"])
+            improved = self.best_val_f1 is None or val_stats["f1"] > self.best_val_f1
+            if improved:
+                self.best_val_f1, self.best_epoch = val_stats["f1"], epoch
+                epochs_without_gain = 0
+            else:
+                epochs_without_gain += 1
+            if self.dist.is_main:
+                self._end_epoch(epoch, train_stats, val_stats, time.monotonic() - epoch_start, improved)
+            patience = config.train.early_stop_patience
+            if patience and epochs_without_gain >= patience and epoch < config.train.epochs:
+                if self.dist.is_main:
+                    self.log(f"early stop: no better val F1 for {patience} epochs (best {self.best_val_f1:.4f} "
+                             f"at epoch {self.best_epoch})")
+                break
+        if self.dist.is_main:
+            self._set_status(state="finished")
+            self.log(f"finished: best val F1 {self.best_val_f1:.4f} at epoch {self.best_epoch}; {self.run_dir}")
+
+    def _train_epoch(self, epoch: int) -> dict:
+        self.model.train()
+        set_loader_epoch(self.train_loader, epoch - 1)
+        loss_sum, count = 0.0, 0
+        indices, losses, predictions = [], [], []
+        for step, batch in enumerate(self.train_loader, start=1):
+            if any_rank(self.stop.requested, self.device):
+                raise Cancelled()
+            images = images_to_device(batch["image"], self.device, self.channels_last)
+            targets = batch["label"].to(self.device, non_blocking=self.cuda)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                logits = self.model(images)
+                loss = mixed_loss(self.criterion, logits.float(), batch, targets)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if self.config.optim.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.per_step_schedule:
+                self.scheduler.step()
+            with torch.no_grad():
+                detached = logits.detach().float()
+                losses.append(F.cross_entropy(detached, targets, reduction="none").cpu())
+                predictions.append(detached.argmax(1).cpu())
+                indices.append(batch["index"])
+            loss_sum += float(loss.detach()) * len(targets)
+            count += len(targets)
+            if self.dist.is_main and (step % self.config.train.log_every == 0 or step == self.steps_per_epoch):
+                runs.append_metrics(self.run_dir, {"kind": "step", "epoch": epoch, "step": step,
+                                                   "steps_per_epoch": self.steps_per_epoch,
+                                                   "loss": round(float(loss.detach()), 6),
+                                                   "lr": current_lr(self.optimizer),
+                                                   "elapsed_s": round(self.elapsed(), 3)})
+                self._set_status(step=step, epoch=epoch - 1)
+        parts = all_gather_objects((torch.cat(indices).numpy(), torch.cat(losses).numpy(),
+                                    torch.cat(predictions).numpy(), loss_sum, count))
+        all_indices = np.concatenate([p[0] for p in parts])
+        all_losses = np.concatenate([p[1] for p in parts])
+        all_predictions = np.concatenate([p[2] for p in parts])
+        self.noise.record_epoch(all_indices, all_losses, all_predictions)
+        targets = self.train_set.labels[all_indices]
+        metrics = classification_metrics(targets, all_predictions)
+        return {"loss": sum(p[3] for p in parts) / max(1, sum(p[4] for p in parts)), **metrics}
+
+    @torch.no_grad()
+    def _validate(self) -> dict:
+        self.model.eval()
+        loss_sum, targets_all, predictions_all = 0.0, [], []
+        # Ranks may hold different numbers of validation batches: agree on stopping before, not during.
+        if any_rank(self.stop.requested, self.device):
+            raise Cancelled()
+        for batch in self.val_loader:
+            images = images_to_device(batch["image"], self.device, self.channels_last)
+            targets = batch["label"].to(self.device, non_blocking=self.cuda)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                logits = self.model(images).float()
+            loss_sum += float(F.cross_entropy(logits, targets, reduction="sum"))
+            targets_all.append(targets.cpu())
+            predictions_all.append(logits.argmax(1).cpu())
+        local = (torch.cat(targets_all).numpy() if targets_all else np.zeros(0, np.int64),
+                 torch.cat(predictions_all).numpy() if predictions_all else np.zeros(0, np.int64), loss_sum)
+        parts = all_gather_objects(local)
+        targets = np.concatenate([p[0] for p in parts])
+        predictions = np.concatenate([p[1] for p in parts])
+        return {"loss": sum(p[2] for p in parts) / max(1, len(targets)), **classification_metrics(targets, predictions)}
+
+    def _end_epoch(self, epoch: int, train: dict, val: dict, epoch_s: float, improved: bool) -> None:
+        runs.append_metrics(self.run_dir, {
+            "kind": "epoch", "epoch": epoch, "train_loss": round(train["loss"], 6),
+            "train_acc": round(train["accuracy"], 6), "train_f1": round(train["f1"], 6),
+            "val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6), "val_f1": round(val["f1"], 6),
+            "per_class_f1": val["per_class_f1"], "confusion": val["confusion"], "lr": current_lr(self.optimizer),
+            "elapsed_s": round(self.elapsed(), 3), "epoch_s": round(epoch_s, 3)})
+        checkpoint = self._checkpoint(epoch)
+        if improved:
+            save_checkpoint(self.run_dir / runs.BEST_CHECKPOINT, checkpoint)
+        save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, checkpoint)
+        write_suspects(self.run_dir, self.noise.suspects(self.train_set.images, self.config.train.noise_skip_epochs,
+                                                         self.config.train.noise_min_fraction,
+                                                         tuple(self.config.data.age_edges)))
+        self._set_status(epoch=epoch, step=0, best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
+        self.log(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
+                 f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}"
+                 f"{' (best)' if improved else ''} | {epoch_s:.1f}s")
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.clock
+
+    def _set_status(self, **changes) -> None:
+        self.status = runs.write_status(self.run_dir, {**self.status, **changes})
+
+
+def train_run(config: ExperimentConfig, resume_dir=None, log=None) -> Path:
+    """Train with `config` (or continue the run in `resume_dir`); returns the run directory."""
+    return Trainer(config, resume_dir=resume_dir, log=log).run()
+
+
+def resume_config(run_dir, overrides=()) -> ExperimentConfig:
+    """The config a run was started with (its config.yaml), with `overrides` such as train.epochs=20."""
+    from core.config import load_config
+
+    path = Path(run_dir) / runs.CONFIG_FILE
+    if not path.exists():
+        raise ConfigError(f"{run_dir}: not a run directory (no {runs.CONFIG_FILE})")
+    return load_config(path, overrides)

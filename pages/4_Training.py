@@ -1,0 +1,234 @@
+"""Training: compose a run from the augmentation pipeline, loader settings and model/loss/optimizer/schedule,
+start it as a separate process, and follow its files live (progress, curves, ETA, log); cancel or resume."""
+import streamlit as st
+
+from core.augment import preset_names, save_pipeline
+from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
+from core.errors import MaskLabError
+from core.params import params_of, section_to_dict
+from core.train import follow
+from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
+                               launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
+                               unique_run_name)
+from core.ui import current_age_edges, current_data_dir, show_error
+from core.widgets import param_widget
+
+FOLLOW_KEY = "train_follow"
+FOLLOW_REQUEST_KEY = "train_follow_request"  # set before a rerun: a widget's key cannot change once drawn
+BASE_LOADED_KEY = "train_base_loaded"
+AUTO_NAME_KEY = "train_auto_name"
+WIDGET_PREFIX = "cfg_"
+PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (core.augment.editor)
+LOADER_KEYS = ("loader_config",)          # the Loader page's exported LoaderConfig
+BUILTIN = "built-in: Resize to data.image_size + Normalize"
+PAGE_PIPELINE = "the Augmentation page's pipeline"
+SECTIONS = {"model": "Model", "loss": "Loss", "optim": "Optimizer", "sched": "Schedule", "train": "Training"}
+LECTURE_NOTES = """
+**Train / validation (lecture 3).** Part of the training set is held out as a validation set — here by
+person, so no face is in both — and the macro F1 on it is what the leaderboard will roughly show.
+**Bias and variance.** Train F1 far above val F1 means the model memorises (high variance, overfitting):
+add augmentation, regularise, stop earlier. Both low means it underfits (high bias): train longer,
+a bigger model, a higher learning rate.
+"""
+
+st.title("Training")
+st.caption("Compose a run, start it in the background, follow it live. Training runs in its own process: "
+           "closing the tab or reloading does not stop it.")
+with st.expander("Reading the curves (lecture 3: generalisation)"):
+    st.markdown(LECTURE_NOTES)
+
+root = runs_root()
+active = find_active_runs(root)
+
+
+# ---------------------------------------------------------------- follow a run
+
+def follow_panel(run_dir, ticking: bool) -> None:
+    """Everything the page shows about one run; re-drawn every 2 s while the run is alive."""
+    progress = follow.run_progress(run_dir)
+    if ticking and not progress.alive:
+        st.rerun()  # the run just ended: one full rerun stops the ticking and refreshes the buttons
+    died = stopped_before_status(run_dir)
+    if died:
+        st.error(f"The trainer stopped before the run started:\n\n```\n{died}\n```\n\n"
+                 "Fix the setting it names below and start a new run.")
+        return
+    state_line = {"launching": "starting the trainer (importing torch)...",
+                  "stopped": "the trainer process is gone without finishing (killed?); Resume continues from "
+                             "the last completed epoch."}.get(progress.state, progress.state)
+    st.markdown(f"**{progress.name}** — {state_line}")
+    if progress.state == "failed":
+        st.error(f"The run failed: {progress.error}\n\nSee the log below; fix the cause, then Resume or start a new run.")
+    st.progress(progress.epoch_fraction, text=progress.epoch_text)
+    st.progress(progress.step_fraction, text=progress.step_text)
+    columns = st.columns(5)
+    columns[0].metric("State", progress.state)
+    columns[1].metric("Elapsed", follow.format_seconds(progress.elapsed_s))
+    columns[2].metric("ETA", follow.format_seconds(progress.eta_s) if progress.alive else "—")
+    columns[3].metric("Device", progress.device)
+    columns[4].metric("Best val F1", "—" if progress.best_val_f1 is None else
+                      f"{progress.best_val_f1:.4f} (epoch {progress.best_epoch})")
+    table = follow.curves(run_dir)
+    if not table.empty:
+        for column, metric in zip(st.columns(3), ("loss", "accuracy", "macro F1")):
+            column.altair_chart(follow.curves_chart(table, metric), width="stretch")
+    steps = follow.step_losses(run_dir)
+    if len(steps) > 1:
+        st.altair_chart(follow.step_loss_chart(steps), width="stretch")
+    with st.expander("Log", expanded=progress.state in ("failed", "stopped")):
+        st.code(follow.run_log_tail(run_dir, 30) or "(no output yet)", language=None)
+
+    buttons = st.columns(3)
+    if progress.can_cancel and buttons[0].button("Cancel run", key="train_cancel",
+                                                 help="Send SIGTERM: the trainer stops and marks the run cancelled"):
+        try:
+            cancel_run(run_dir)
+            st.info(f"Cancel sent to {progress.name}; the trainer saves and stops.")
+        except MaskLabError as error:
+            show_error(error)
+    if progress.can_resume:
+        others = [run for run in find_active_runs(root) if run.name != progress.name]
+        confirm = True
+        if others:
+            confirm = buttons[2].checkbox("Run two at once", key="train_resume_confirm",
+                                          help=f"{others[0].name} is running; both will share the machine")
+        if buttons[1].button("Resume run", key="train_resume", disabled=not confirm,
+                             help="Continue from the last completed epoch (python -m core train --resume)"):
+            try:
+                resume_training(run_dir, allow_concurrent=bool(others))
+                st.rerun()
+            except MaskLabError as error:
+                show_error(error)
+
+
+names = [run.name for run in active]
+names += [path.name for path in follow.list_run_dirs(root) if path.name not in names]
+names += [name for name in follow.pending_launches(root) if name not in names]
+request = st.session_state.pop(FOLLOW_REQUEST_KEY, None)
+if request in names:
+    st.session_state[FOLLOW_KEY] = request
+elif st.session_state.get(FOLLOW_KEY) not in names and names:
+    st.session_state[FOLLOW_KEY] = names[0]  # a second session opens on the run that is going
+
+st.header("Follow a run")
+if not names:
+    st.info(f"No runs yet in {root}. Compose one below and press Start.")
+else:
+    if active:
+        st.caption("Running now: " + ", ".join(f"**{run.name}**" for run in active))
+    followed = st.selectbox("Run", names, key=FOLLOW_KEY,
+                            format_func=lambda name: name + (" (running)" if name in {r.name for r in active} else ""))
+    run_dir = root / followed
+    ticking = follow.run_progress(run_dir).alive
+    st.fragment(run_every=2 if ticking else None)(follow_panel)(run_dir, ticking)
+
+
+# ---------------------------------------------------------------- compose a new run
+
+def widget_values(section: str, base: dict, skip=()) -> dict:
+    values = {}
+    for param in params_of(type(getattr(ExperimentConfig(), section))):
+        if param.name in skip:
+            continue
+        key = f"{section}.{param.name}"
+        value = base[section].get(param.name)
+        if param.kind == "bool" and param.optional:  # a checkbox cannot say "not set" (= automatic)
+            values[key] = st.selectbox(param.name, [None, True, False], index=[None, True, False].index(value),
+                                       key=f"{WIDGET_PREFIX}{key}", help=param.help,
+                                       format_func=lambda choice: "auto (not set)" if choice is None else str(choice))
+        else:
+            values[key] = param_widget(param, key=f"{WIDGET_PREFIX}{key}", value=value)
+    return values
+
+
+def loader_defaults(base: dict) -> tuple[dict, str]:
+    """The Loader page's settings when it exported some, else the starting config's."""
+    for key in LOADER_KEYS:
+        exported = st.session_state.get(key)
+        if exported is not None:
+            return (exported if isinstance(exported, dict) else section_to_dict(exported)), "the Loader page"
+    return base["loader"], "the starting config"
+
+
+st.header("New run")
+sources = config_sources(root)
+source = st.selectbox("Start from", list(sources), key="train_base",
+                      help="configs/demo.yaml trains on a laptop CPU in minutes; a run's config repeats that run")
+if st.session_state.get(BASE_LOADED_KEY) != source:  # a new starting point: its values replace the widgets'
+    for key in [key for key in st.session_state if str(key).startswith(WIDGET_PREFIX)]:
+        del st.session_state[key]
+    st.session_state[BASE_LOADED_KEY] = source
+try:
+    base = config_to_dict(load_config(sources[source]))
+except MaskLabError as error:
+    show_error(error, "Pick another starting point.")
+    base = config_to_dict(ExperimentConfig())
+
+data_dir = current_data_dir()
+values = {"data.dir": str(data_dir)}
+page_pipeline = st.session_state.get(PIPELINE_KEY)
+data_tab, loader_tab, *section_tabs = st.tabs(["Data & augmentation", "Loader", *SECTIONS.values()])
+with data_tab:
+    st.caption(f"Data directory: `{data_dir}` (change it on the home page)")
+    base["data"]["age_edges"] = list(current_age_edges()) if sources[source] is None else base["data"]["age_edges"]
+    values.update(widget_values("data", base, skip=("dir",)))
+    train_choices = [BUILTIN] + ([PAGE_PIPELINE] if page_pipeline is not None else []) + preset_names()
+    val_choices = [BUILTIN] + preset_names()
+    for choices, field in ((train_choices, "train"), (val_choices, "val")):
+        if base["augment"][field] and base["augment"][field] not in choices:
+            choices.append(base["augment"][field])  # a file path from the starting config
+    default_train = PAGE_PIPELINE if page_pipeline is not None else (base["augment"]["train"] or BUILTIN)
+    train_choice = st.selectbox("Training augmentation", train_choices, key=f"{WIDGET_PREFIX}augment.train",
+                                index=train_choices.index(default_train),
+                                help="Design a pipeline on the Augmentation page to train with it")
+    val_choice = st.selectbox("Validation / inference pipeline", val_choices, key=f"{WIDGET_PREFIX}augment.val",
+                              index=val_choices.index(base["augment"]["val"] or BUILTIN),
+                              help="No random steps here: it must resize to the size the model trains at")
+with loader_tab:
+    loader_base, loader_from = loader_defaults(base)
+    st.caption(f"Loader settings from {loader_from}.")
+    values.update(widget_values("loader", {"loader": loader_base}))
+for tab, section in zip(section_tabs, SECTIONS):
+    with tab:
+        values.update(widget_values(section, base))
+
+model_name = values.get("model.name") or "run"
+if st.session_state.get(AUTO_NAME_KEY, ("", ""))[0] != model_name:
+    st.session_state[AUTO_NAME_KEY] = (model_name, default_run_name(model_name))
+typed_name = st.text_input("Run name", key="train_run_name", placeholder=st.session_state[AUTO_NAME_KEY][1],
+                           help="Empty = date-time and model; a taken name gets -2, -3...")
+try:
+    run_name = unique_run_name(root, typed_name or st.session_state[AUTO_NAME_KEY][1])
+except MaskLabError as error:
+    show_error(error)
+    st.stop()
+pipeline_file = pipeline_file_for(root, run_name)
+values["augment.train"] = {BUILTIN: "", PAGE_PIPELINE: str(pipeline_file)}.get(train_choice, train_choice)
+values["augment.val"] = "" if val_choice == BUILTIN else val_choice
+values["run.root"], values["run.name"] = str(root), run_name
+
+try:
+    config = config_from_values(values)
+except MaskLabError as error:
+    show_error(error, "Fix that setting above; the run starts once the config is valid.")
+    st.stop()
+config_text = config_to_yaml(config)
+st.subheader("The exact config of this run")
+st.code(config_text, language="yaml")
+
+confirm = True
+if active:
+    confirm = st.checkbox(f"Start a second run while {active[0].name} is running", key="train_confirm_second",
+                          help="Both runs share the CPU/GPU and each slows down")
+if st.button("Start training", key="train_start", type="primary", disabled=not confirm):
+    try:
+        if train_choice == PAGE_PIPELINE:
+            pipeline_file.parent.mkdir(parents=True, exist_ok=True)
+            save_pipeline(page_pipeline, pipeline_file)
+        launch_training(config_text, root=root, name=run_name, allow_concurrent=bool(active))
+    except MaskLabError as error:
+        show_error(error)
+    else:
+        st.session_state[FOLLOW_REQUEST_KEY] = run_name
+        st.session_state.pop(AUTO_NAME_KEY, None)
+        st.rerun()

@@ -1,0 +1,128 @@
+"""Runs: the leaderboard of every run, two runs' curves overlaid, the best checkpoint's per-class F1 and
+confusion matrix (with the images of a chosen cell), and the label-noise suspects to accept into relabel.csv."""
+import streamlit as st
+
+from core.data.relabel import relabel_path
+from core.errors import MaskLabError
+from core.labels import class_name
+from core.train import follow
+from core.train.launch import runs_root
+from core.train.noise import read_suspects, write_suspects_to_relabel
+from core.ui import clear_data_caches, show_error, st_progress_callback
+
+THUMB_WIDTH = 140
+SORTABLE = ("best val F1", "val accuracy", "time (s)", "started", "run", "state", "model")
+
+st.title("Runs")
+st.caption("Compare runs, look inside the best checkpoint, and fix the labels the model keeps disagreeing with.")
+
+root = runs_root()
+board = follow.leaderboard(root)
+if board.empty:
+    st.info(f"No runs yet in {root}. Start one on the Training page; it appears here as soon as it begins.")
+    st.stop()
+
+# ---------------------------------------------------------------- leaderboard
+st.header("Leaderboard")
+left, right = st.columns([3, 1])
+sort_by = left.selectbox("Sort by", [column for column in SORTABLE if column in board.columns], key="runs_sort")
+ascending = right.toggle("Ascending", value=sort_by in ("run", "time (s)"), key="runs_ascending")
+board = board.sort_values(sort_by, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
+st.dataframe(board.drop(columns=["time (s)"]), hide_index=True, width="stretch",
+             column_config={"best val F1": st.column_config.NumberColumn(format="%.4f"),
+                            "val accuracy": st.column_config.NumberColumn(format="%.4f")})
+st.caption("Click a column header to sort in place. Settings columns show the key settings and every setting "
+           "in which the runs differ.")
+run_names = board["run"].tolist()
+
+# ---------------------------------------------------------------- overlay
+st.header("Compare two runs")
+first, second = st.columns(2)
+run_a = first.selectbox("Run A", run_names, key="runs_overlay_a")
+run_b = second.selectbox("Run B", run_names, index=min(1, len(run_names) - 1), key="runs_overlay_b")
+table = follow.overlay([root / run_a] if run_a == run_b else [root / run_a, root / run_b])
+if table.empty:
+    st.info("No finished epoch in these runs yet: curves appear after the first epoch.")
+else:
+    for column, metric in zip(st.columns(3), ("loss", "accuracy", "macro F1")):
+        column.altair_chart(follow.curves_chart(table, metric, by_run=True), width="stretch")
+    st.caption("Colour = run; solid = validation, dashed = training.")
+
+# ---------------------------------------------------------------- best checkpoint
+st.header("Inside the best checkpoint")
+chosen = st.selectbox("Run", run_names, key="runs_detail")
+run_dir = root / chosen
+config = follow.read_config(run_dir)
+age_edges = tuple(config.get("data", {}).get("age_edges", (30, 60)))
+best = follow.best_epoch_row(run_dir)
+if best is None:
+    st.info(f"{chosen} has no finished epoch yet. Come back after its first validation.")
+else:
+    st.caption(f"Epoch {best['epoch']}: val macro F1 {best['val_f1']:.4f}, accuracy {best['val_acc']:.4f}.")
+    per_class = follow.per_class_table(best, age_edges)
+    f1_column, confusion_column = st.columns([2, 3])
+    with f1_column:
+        st.subheader("Per-class F1")
+        st.dataframe(per_class, hide_index=True, width="stretch", height=460,
+                     column_config={"F1": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f")})
+    cells = follow.confusion_table(best)
+    with confusion_column:
+        st.subheader("Confusion matrix (rows = true class)")
+        st.altair_chart(follow.confusion_chart(cells), width="stretch")
+
+    errors = follow.error_cells(cells)
+    st.subheader("Images of a cell")
+    options = [(int(row.true), int(row.predicted)) for row in errors.itertuples()]
+    for row in cells[cells["true"] == cells["predicted"]].itertuples():
+        if row.count:
+            options.append((int(row.true), int(row.predicted)))
+    counts = {(int(row.true), int(row.predicted)): int(row.count) for row in cells.itertuples()}
+    cell = st.selectbox("True → predicted", options, key="runs_cell",
+                        format_func=lambda cell: f"{class_name(cell[0], age_edges)} → {class_name(cell[1], age_edges)} "
+                                                 f"({counts[cell]} images)")
+    predictions = follow.read_val_predictions(run_dir)
+    if predictions is None and st.button("Find the images (runs the best checkpoint over the validation set)",
+                                         key="runs_compute_cells"):
+        try:
+            predictions = follow.compute_val_predictions(run_dir, progress=st_progress_callback("Predicting"))
+        except MaskLabError as error:
+            show_error(error, "The checkpoint or the data directory is not usable; see the message.")
+        except (OSError, RuntimeError, KeyError) as error:
+            show_error(error, "best.pt looks damaged; resume or re-train the run.")
+    if predictions is not None and cell is not None:
+        data_dir = follow.run_data_dir(run_dir)
+        images = follow.cell_images(predictions, *cell)
+        if images.empty:
+            st.info("No validation image in this cell.")
+        else:
+            st.image([str(data_dir / path) for path in images["path"]], width=THUMB_WIDTH,
+                     caption=[path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1] for path in images["path"]])
+
+# ---------------------------------------------------------------- label-noise suspects
+st.header("Label-noise suspects")
+suspects = read_suspects(run_dir)
+if suspects.empty:
+    st.info(f"{chosen} lists no suspects (images misclassified in most epochs) yet.")
+else:
+    data_dir = follow.run_data_dir(run_dir)
+    st.caption(f"{len(suspects)} training images the model got wrong in most epochs, worst loss first. Tick the ones "
+               f"whose given label is wrong and accept the model's label into `{relabel_path(data_dir)}`.")
+    shown = suspects.head(24)
+    columns = st.columns(6)
+    accepted = []
+    for index, row in enumerate(shown.itertuples()):
+        with columns[index % 6]:
+            st.image(str(data_dir / row.path), width=THUMB_WIDTH,
+                     caption=f"given {row.given_name} · model {row.predicted_name} · loss {row.mean_loss:.2f}")
+            if st.checkbox("accept", key=f"runs_suspect_{chosen}_{index}"):
+                accepted.append(row.path)
+    if st.button(f"Write {len(accepted)} correction(s) to relabel.csv", key="runs_accept_suspects",
+                 disabled=not accepted):
+        try:
+            rows = write_suspects_to_relabel(run_dir, data_dir, accepted)
+        except MaskLabError as error:
+            show_error(error, "Check the data directory of this run.")
+        else:
+            clear_data_caches()
+            st.success(f"Wrote {len(rows)} row(s) to {relabel_path(data_dir)}; the next run trains on the "
+                       "corrected labels.")

@@ -1,0 +1,93 @@
+"""Submission: a run's checkpoint over the eval set (optionally with flip TTA), a validated submission.csv
+saved in the run directory, its class distribution beside the training one, and the download."""
+import streamlit as st
+
+from core.errors import MaskLabError
+from core.train import follow
+from core.train.launch import runs_root
+from core.train.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
+from core.train.submission import validate_submission
+from core.ui import current_data_dir, load_train_scan, show_error, st_progress_callback
+
+CHECKPOINT_FILES = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}
+
+st.title("Submission")
+st.caption("Predict the eval set with a trained run and download submission.csv (ImageID, ans in info.csv's order).")
+
+root = runs_root()
+runs = follow.submission_runs(root)
+if not runs:
+    st.info(f"No run with a checkpoint yet in {root}. Train one on the Training page: a checkpoint is saved "
+            "after every epoch.")
+    st.stop()
+board = follow.leaderboard(root).set_index("run")
+
+
+def describe_run(name: str) -> str:
+    f1 = board.loc[name, "best val F1"] if name in board.index else None
+    state = board.loc[name, "state"] if name in board.index else "?"
+    return f"{name} · {state}" + ("" if f1 is None or f1 != f1 else f" · best val F1 {f1:.4f}")
+
+
+run_name = st.selectbox("Run", [run.name for run in runs], key="sub_run", format_func=describe_run)
+run_dir = root / run_name
+left, right = st.columns(2)
+checkpoint = left.radio("Checkpoint", list(CHECKPOINT_FILES), key="sub_checkpoint", horizontal=True,
+                        help="best = the epoch with the highest val macro F1; last = the latest epoch")
+tta = right.checkbox("TTA (average with the horizontally flipped image)", key="sub_tta",
+                     help="Test-time augmentation: two forward passes per image, usually a small F1 gain")
+
+data_dir = current_data_dir()
+ready = True
+if not (data_dir / "eval" / "info.csv").exists():
+    st.error(f"{data_dir} has no eval/info.csv, so there is nothing to predict.\n\n"
+             "Choose the competition data directory (with train/ and eval/) on the home page.")
+    ready = False
+if not (run_dir / CHECKPOINT_FILES[checkpoint]).exists():
+    st.error(f"{run_name} has no {CHECKPOINT_FILES[checkpoint]} yet. Pick the other checkpoint, or wait for the "
+             "run's first epoch to finish.")
+    ready = False
+progress = follow.run_progress(run_dir)
+if progress.alive:
+    st.warning(f"{run_name} is still training ({progress.epoch_text}). Its checkpoint will still change: wait for "
+               "it to finish on the Training page, or predict with the checkpoint saved so far.")
+    ready = ready and st.checkbox("Predict with the checkpoint saved so far", key="sub_while_running")
+
+if st.button("Make submission", key="sub_make", type="primary", disabled=not ready):
+    from core.train.predict import predict  # imports torch: only when asked
+
+    try:
+        result = predict(run_dir, data_dir=data_dir, checkpoint=checkpoint, tta=tta,
+                         progress=st_progress_callback("Predicting the eval set"))
+    except MaskLabError as error:
+        show_error(error, "Fix the problem named above, then make the submission again.")
+    except Exception as error:  # noqa: BLE001 — a damaged checkpoint fails inside torch.load in many ways
+        show_error(error, f"{CHECKPOINT_FILES[checkpoint]} of {run_name} could not be used; it may be damaged "
+                          "(a disk full or a killed save). Pick the other checkpoint or resume the run.")
+    else:
+        st.success(f"Wrote {result['rows']} predictions with the {result['checkpoint']} checkpoint (epoch "
+                   f"{result['epoch']}{', flip TTA' if result['tta'] else ''}) to {result['path']}.")
+
+# ---------------------------------------------------------------- the run's submission file
+submission_path = run_dir / SUBMISSION_FILE
+if submission_path.exists():
+    st.header("submission.csv")
+    try:
+        submission = validate_submission(submission_path, data_dir)
+    except MaskLabError as error:
+        show_error(error, "This file does not match the current eval set; make the submission again.")
+        st.stop()
+    st.success(f"Valid: {len(submission)} rows, ImageIDs in info.csv's order, ans 0..17. Saved at {submission_path}.")
+    try:
+        training_labels = load_train_scan(data_dir).images["label"]
+    except MaskLabError as error:
+        show_error(error, "The training distribution is not shown.")
+        training_labels = []
+    distribution = follow.distributions({"submission": submission["ans"], "training": training_labels})
+    st.subheader("Predicted classes beside the training set")
+    st.altair_chart(follow.distribution_chart(distribution), width="stretch")
+    st.caption("A class the model never predicts, or predicts far more often than it occurs in training, is worth "
+               "a look on the Runs page (per-class F1, confusion matrix).")
+    st.download_button("Download submission.csv", data=submission_path.read_bytes(), file_name="submission.csv",
+                       mime="text/csv", key="sub_download", type="primary")
+    st.dataframe(submission.head(20), hide_index=True)

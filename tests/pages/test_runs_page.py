@@ -1,0 +1,89 @@
+"""The Runs page: leaderboard, overlay of two runs, best checkpoint's per-class F1 / confusion / cell images,
+and accepting label-noise suspects into relabel.csv — on a real tiny run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.tiny_run import finished_run
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "5_Runs.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh(tmp_path, monkeypatch):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(tmp_path / "runs"))
+    (tmp_path / "runs").mkdir()
+
+
+def open_page(data_dir) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(data_dir)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_runs_yet_says_what_to_do(demo_data_dir):
+    at = open_page(demo_data_dir)
+    assert any("No runs yet" in info.value and "Training page" in info.value for info in at.info)
+
+
+def test_leaderboard_overlay_and_best_checkpoint(demo_copy, tmp_path):
+    runs = tmp_path / "runs"
+    finished_run(demo_copy, runs, "alpha")
+    beta = finished_run(demo_copy, runs, "beta")
+    status = json.loads((beta / "status.json").read_text())
+    (beta / "status.json").write_text(json.dumps({**status, "best_val_f1": 0.99}))
+    at = open_page(demo_copy)
+    board = at.dataframe[0].value
+    assert set(board["run"]) == {"alpha", "beta"} and set(board["state"]) == {"finished"}
+    assert {"best val F1", "val accuracy", "epochs", "time", "model", "model.name", "optim.lr"} <= set(board.columns)
+    assert board["epochs"].tolist() == ["2/2", "2/2"]
+    at.selectbox(key="runs_sort").select("run").run()
+    at.toggle(key="runs_ascending").set_value(False).run()
+    assert at.dataframe[0].value["run"].tolist() == ["beta", "alpha"]
+
+    at.selectbox(key="runs_overlay_a").select("alpha")
+    at.selectbox(key="runs_overlay_b").select("beta").run()
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    overlay = [spec for spec in specs if spec.get("encoding", {}).get("color", {}).get("field") == "run"]
+    assert {spec["title"] for spec in overlay} == {"loss", "accuracy", "macro F1"}
+
+    at.selectbox(key="runs_detail").select("alpha").run()
+    per_class = next(frame.value for frame in at.dataframe if "support" in frame.value.columns)
+    assert len(per_class) == 18 and per_class["support"].sum() > 0
+    cell = at.selectbox(key="runs_cell").value
+    at.button(key="runs_compute_cells").click().run()
+    assert not at.exception, at.exception
+    predictions = pd.read_csv(runs / "alpha" / "val_predictions.csv")
+    expected = ((predictions["label"] == cell[0]) & (predictions["pred"] == cell[1])).sum()
+    assert expected > 0 and len(at.image) >= 1
+    assert sum(len(image.proto.imgs) for image in at.image) >= min(expected, 24)
+
+
+def test_accepting_a_suspect_writes_relabel_csv(demo_copy, tmp_path):
+    run_dir = finished_run(demo_copy, tmp_path / "runs", "noisy")
+    suspects = pd.read_csv(run_dir / "suspects.csv")
+    if suspects.empty:  # a 2-epoch run may list none: write one as the finder would
+        image = next(iter(sorted((demo_copy / "train" / "images").iterdir()))) / "normal.jpg"
+        suspects = pd.DataFrame([{"path": str(image.relative_to(demo_copy)), "given_label": 14,
+                                  "given_name": "not wear / female / <30", "predicted_label": 2,
+                                  "predicted_name": "wear / male / >=60", "mean_loss": 3.2, "wrong_fraction": 1.0,
+                                  "epochs": 2}])
+        suspects.to_csv(run_dir / "suspects.csv", index=False)
+    at = open_page(demo_copy)
+    first = suspects.iloc[0]
+    at.checkbox(key="runs_suspect_noisy_0").check().run()
+    at.button(key="runs_accept_suspects").click().run()
+    assert not at.exception, at.exception
+    relabel = pd.read_csv(demo_copy / "relabel.csv")
+    assert (relabel["path"] == first["path"]).any()
+    assert any("relabel.csv" in s.value for s in at.success)

@@ -1,0 +1,83 @@
+"""The Submission page: predict the eval set with a run, validate and save submission.csv, compare class
+distributions, download; and the clear messages for no runs, no eval/, a damaged checkpoint, a running run."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.tiny_run import finished_run
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "6_Submission.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh(tmp_path, monkeypatch):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(tmp_path / "runs"))
+    (tmp_path / "runs").mkdir()
+
+
+def open_page(data_dir) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(data_dir)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_runs_yet(demo_data_dir):
+    at = open_page(demo_data_dir)
+    assert any("No run with a checkpoint" in info.value for info in at.info)
+
+
+def test_make_a_submission_with_tta_and_check_the_file(demo_data_dir, tmp_path):
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
+    at = open_page(demo_data_dir)
+    at.radio(key="sub_checkpoint").set_value("last")
+    at.checkbox(key="sub_tta").check()
+    at.button(key="sub_make").click().run()
+    assert not at.exception, at.exception
+    assert any("last checkpoint" in s.value and "flip TTA" in s.value for s in at.success)
+    submission = pd.read_csv(run_dir / "submission.csv")
+    info = pd.read_csv(demo_data_dir / "eval" / "info.csv")
+    assert submission["ImageID"].tolist() == info["ImageID"].tolist()
+    assert submission["ans"].between(0, 17).all()
+    assert any("Valid" in s.value for s in at.success)
+    assert at.get("download_button")[0].proto.label == "Download submission.csv"
+    chart = at.get("vega_lite_chart")[0]
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+    data = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    assert set(data["set"]) == {"submission", "training"}
+    assert data[data["set"] == "submission"]["count"].sum() == len(info)
+
+
+def test_clear_messages_for_missing_eval_damaged_checkpoint_and_running_run(demo_data_dir, tmp_path):
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
+    no_eval = tmp_path / "no-eval"
+    shutil.copytree(demo_data_dir / "train", no_eval / "train")
+    at = open_page(no_eval)
+    assert any("no eval/info.csv" in e.value and "home page" in e.value for e in at.error)
+    assert at.button(key="sub_make").disabled
+
+    (run_dir / "best.pt").write_bytes(b"not a checkpoint")
+    at = open_page(demo_data_dir)
+    at.button(key="sub_make").click().run()
+    assert not at.exception, at.exception
+    assert any("best.pt" in e.value and "damaged" in e.value for e in at.error)
+    assert not (run_dir / "submission.csv").exists()
+
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
+    at = open_page(demo_data_dir)
+    assert any("still training" in w.value for w in at.warning)
+    assert at.button(key="sub_make").disabled
+    at.checkbox(key="sub_while_running").check().run()
+    assert not at.button(key="sub_make").disabled

@@ -1,0 +1,159 @@
+"""The Training page driven like a user: compose a tiny run, start it, follow it to the end; a second
+session sees it; cancel and resume. The trainer really runs, as a separate process, on demo data."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from core.train.launch import find_active_runs, pid_alive, read_launch
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "4_Training.py")
+LIMIT_S = 120
+EPOCHS = 12  # long enough to catch it running: a tiny epoch takes a fraction of a second
+
+
+@pytest.fixture(autouse=True)
+def fresh(tmp_path, monkeypatch):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(tmp_path / "runs"))
+    yield
+    for run in find_active_runs(tmp_path / "runs"):  # never leave a trainer behind
+        os.kill(run.pid, signal.SIGKILL)
+
+
+def open_page(data_dir) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(data_dir)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def compose_tiny(at: AppTest, epochs: int, name: str) -> AppTest:
+    at.selectbox(key="cfg_model.name").select("small_cnn").run()
+    at.slider(key="cfg_model.width").set_value(8)
+    at.number_input(key="cfg_data.image_size__0").set_value(64)
+    at.number_input(key="cfg_data.image_size__1").set_value(48)
+    at.slider(key="cfg_train.epochs").set_value(epochs)
+    at.number_input(key="cfg_loader.batch_size").set_value(16)
+    at.slider(key="cfg_loader.num_workers").set_value(0)
+    at.number_input(key="cfg_train.log_every").set_value(1)
+    at.selectbox(key="cfg_augment.train").select("built-in: Resize to data.image_size + Normalize")
+    at.text_input(key="train_run_name").input(name)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def status_of(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def poll(at: AppTest, condition, limit=LIMIT_S) -> None:
+    """Re-run the page (as the fragment's timer would) until `condition()` holds."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the run"
+        time.sleep(0.25)
+        at.run()
+        assert not at.exception, at.exception
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_compose_shows_the_exact_config_and_rejects_bad_values(demo_data_dir, tmp_path):
+    at = compose_tiny(open_page(demo_data_dir), epochs=1, name="shown")
+    config = yaml.safe_load(at.code[-1].value)
+    assert config["model"] == {**config["model"], "name": "small_cnn", "width": 8}
+    assert config["data"]["image_size"] == [64, 48] and config["data"]["dir"] == str(demo_data_dir)
+    assert config["run"] == {"root": str(tmp_path / "runs"), "name": "shown"}
+    assert config["train"]["epochs"] == 1 and config["augment"]["train"] == ""
+    at.number_input(key="cfg_data.image_size__0").set_value(8).run()
+    assert not at.exception
+    assert any("data.image_size" in e.value and "minimum" in e.value for e in at.error)
+    assert not any(b.key == "train_start" for b in at.button)  # nothing to start while the config is invalid
+    at.text_input(key="train_run_name").input("../escape").run()
+    assert any("run.name" in e.value for e in at.error)
+
+
+def test_start_a_tiny_run_follow_it_and_see_it_from_a_second_session(demo_data_dir, tmp_path):
+    at = compose_tiny(open_page(demo_data_dir), epochs=1, name="tiny")
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run_dir = tmp_path / "runs" / "tiny"
+    launch = read_launch(tmp_path / "runs", "tiny")
+    assert launch is not None and pid_alive(launch.pid)  # a separate process, and the script returned
+    assert at.selectbox(key="train_follow").value == "tiny"
+
+    second = open_page(demo_data_dir)  # another browser tab
+    assert second.selectbox(key="train_follow").value == "tiny"
+    assert any("Running now" in c.value and "tiny" in c.value for c in second.caption)
+    assert second.button(key="train_start").disabled  # a second run needs the confirm box
+    second.checkbox(key="train_confirm_second").check().run()
+    assert not second.button(key="train_start").disabled
+
+    seen_states = set()
+
+    def finished():
+        seen_states.add(status_of(run_dir).get("state"))
+        return status_of(run_dir).get("state") in ("finished", "failed")
+
+    poll(at, finished)
+    at.run()
+    assert status_of(run_dir)["state"] == "finished", at.code[-2].value if len(at.code) > 1 else ""
+    assert seen_states & {"starting", "running"}
+    assert at.progress[0].value == 100 and "Epoch 1/1 done" in at.progress[0].proto.text
+    assert metric(at, "State") == "finished" and metric(at, "Device") == "cpu"
+    titles = [json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")]
+    assert {"loss", "accuracy", "macro F1"} <= set(titles)
+    assert not any(b.key == "train_cancel" for b in at.button)  # nothing to cancel once finished
+    log = next(c.value for c in at.code if "epoch 1/1" in c.value)
+    assert "finished" in log
+
+
+def wait_status(run_dir: Path, condition, limit=LIMIT_S) -> dict:
+    """Wait on the run's files alone (no page reruns: they would compete with the trainer for the CPU)."""
+    deadline = time.monotonic() + limit
+    while not condition(status_of(run_dir)):
+        assert time.monotonic() < deadline, f"timed out; status {status_of(run_dir)}"
+        time.sleep(0.05)
+    return status_of(run_dir)
+
+
+def test_cancel_then_resume_continues_the_run(demo_data_dir, tmp_path):
+    at = compose_tiny(open_page(demo_data_dir), epochs=EPOCHS, name="stop")
+    at.button(key="train_start").click().run()
+    run_dir = tmp_path / "runs" / "stop"
+    wait_status(run_dir, lambda status: status.get("state") == "running" and status.get("epoch", 0) >= 1)
+    at.run()
+    at.button(key="train_cancel").click().run()
+    assert not at.exception, at.exception
+    poll(at, lambda: status_of(run_dir).get("state") == "cancelled" and not find_active_runs(tmp_path / "runs"))
+    cancelled_epoch = status_of(run_dir)["epoch"]
+    assert 1 <= cancelled_epoch < EPOCHS
+    assert metric(at, "State") == "cancelled"
+
+    at.button(key="train_resume").click().run()
+    assert not at.exception, at.exception
+    wait_status(run_dir, lambda status: status.get("state") in ("finished", "failed"))
+    poll(at, lambda: not find_active_runs(tmp_path / "runs"))
+    at.run()
+    assert status_of(run_dir)["state"] == "finished" and status_of(run_dir)["epoch"] == EPOCHS
+    assert metric(at, "State") == "finished"
+    epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+              if json.loads(line)["kind"] == "epoch"]
+    assert epochs == list(range(1, EPOCHS + 1))  # the resumed run continued the count, without repeats or gaps

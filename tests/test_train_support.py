@@ -1,0 +1,49 @@
+"""Shared by the trainer, predict and distributed tests (no tests here): a 40-person demo dataset
+(12 people are too few to learn 18 classes from) and one short CPU training run, each made once per session."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from core.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+_cache: dict = {}
+
+# Tiny images, no workers (process start-up would dominate), enough epochs for the demo cues.
+# The three-head model learns from 280 images far better than one 18-way head (each head sees every image).
+FAST_SETTINGS = ["model.name=small_cnn", "model.heads=multi", "model.width=16", "model.dropout=0.0",
+                 "data.image_size=[96, 72]",
+                 "data.val_ratio=0.25", "loader.batch_size=16", "loader.num_workers=0", "optim.lr=0.004",
+                 "sched.warmup_epochs=0.5", "train.log_every=5"]
+
+
+def demo40_dir(tmp_path_factory) -> Path:
+    if "demo40" not in _cache:
+        from core.data.demo import generate_demo_dataset
+
+        out = tmp_path_factory.mktemp("demo40") / "data"
+        generate_demo_dataset(out, people=40, eval_people=6, seed=1)
+        _cache["demo40"] = out
+    return _cache["demo40"]
+
+
+def fast_config(data_dir, runs_root, *overrides):
+    return load_config(overrides=[*FAST_SETTINGS, f"data.dir={data_dir}", f"run.root={runs_root}", *overrides])
+
+
+def trained_run(tmp_path_factory) -> Path:
+    """A finished 12-epoch run on demo40 (about 10 s on 2 idle CPU cores)."""
+    if "run" not in _cache:
+        from core.train.trainer import train_run
+
+        data_dir = demo40_dir(tmp_path_factory)
+        root = tmp_path_factory.mktemp("runs")
+        _cache["run"] = train_run(fast_config(data_dir, root, "train.epochs=12", "run.name=reference"), log=lambda t: None)
+    return _cache["run"]
+
+
+def subprocess_env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), "MASKLAB_RUNS_DIR": ""}
