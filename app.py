@@ -12,17 +12,23 @@ from core.ui import (AGE_EDGES_KEY, DATA_DIR_KEY, clear_data_caches, current_age
                      load_eval_table, load_train_scan, show_error)
 
 APP_DIR = Path(__file__).resolve().parent
-# Lecture 1's machine-learning pipeline, and the pages that cover each step here.
+# Lecture 1's machine-learning pipeline, and the pages that cover each step here. The lecture marks Data
+# Mining and Deploy "Competition의 경우는 x" (not done in a competition): they stay on the chart, greyed,
+# and a competition's own last step, the submission, hangs off Training instead of Deploy.
+NOT_IN_COMPETITION = "Not part of a competition (lecture 1: \"Competition의 경우는 x\")"
 PIPELINE_STEPS = [
-    ("Domain Understanding", "The competition overview: this page.", []),
-    ("Data Mining", "Done for you in a competition: the photos are given.", []),
-    ("Data Analysis", "EDA: the data spec, distributions, imbalance, image statistics.", ["pages/1_Data.py"]),
+    ("Domain Understanding", "The competition overview: this page.", [], True),
+    ("Data Mining", f"{NOT_IN_COMPETITION}: the photos are collected and given to you.", [], False),
+    ("Data Analysis", "EDA: the data spec, distributions, imbalance, image statistics.", ["pages/1_Data.py"], True),
     ("Data Processing", "Augmentation and the data loader that feeds the model.",
-     ["pages/2_Augmentation.py", "pages/3_Loader.py"]),
-    ("Modeling", "Choose the model, the loss and the optimiser.", ["pages/4_Training.py"]),
-    ("Training", "Train, follow the curves, compare runs.", ["pages/4_Training.py", "pages/5_Runs.py"]),
-    ("Deploy", "In a competition: predict the eval set and submit.", ["pages/6_Submission.py"]),
+     ["pages/2_Augmentation.py", "pages/3_Loader.py"], True),
+    ("Modeling", "Choose the model, the loss and the optimiser.", ["pages/4_Training.py"], True),
+    ("Training", "Train, follow the curves, compare runs.", ["pages/4_Training.py", "pages/5_Runs.py"], True),
+    ("Deploy", f"{NOT_IN_COMPETITION}: no model is put into service.", [], False),
 ]
+# What a competition asks for in place of deploying (lecture 1, "Submission & Leaderboard").
+SUBMISSION_STEP = ("Submission & Leaderboard", "Instead of deploying: predict the eval set, submit the file, "
+                   "see the rank.", ["pages/6_Submission.py"], True)
 PAGE_LABELS = {"pages/1_Data.py": "Data", "pages/2_Augmentation.py": "Augmentation", "pages/3_Loader.py": "Loader",
                "pages/4_Training.py": "Training", "pages/5_Runs.py": "Runs", "pages/6_Submission.py": "Submission"}
 
@@ -33,12 +39,19 @@ def existing_pages(pages: list[str]) -> list[str]:
 
 
 def pipeline_dot() -> str:
+    """The lecture's chain of steps; the ones a competition skips are dashed and say so."""
     nodes = []
-    for index, (step, _, pages) in enumerate(PIPELINE_STEPS):
-        style = 'style=filled fillcolor="#dbe8f5"' if pages else 'style="filled,dashed" fillcolor="#f2f2f2"'
-        nodes.append(f'n{index} [label="{step}" shape=box {style}]')
+    for index, (step, _, _, in_competition) in enumerate(PIPELINE_STEPS):
+        if in_competition:
+            nodes.append(f'n{index} [label="{step}" shape=box style=filled fillcolor="#dbe8f5"]')
+        else:
+            nodes.append(f'n{index} [label="{step}\\n(not in a competition)" shape=box style="filled,dashed" '
+                         'fillcolor="#f2f2f2" fontcolor="#777777"]')
+    training = next(i for i, (step, *_) in enumerate(PIPELINE_STEPS) if step == "Training")
+    nodes.append(f'sub [label="{SUBMISSION_STEP[0]}" shape=box style="filled,bold" fillcolor="#dbe8f5"]')
     edges = " -> ".join(f"n{i}" for i in range(len(PIPELINE_STEPS)))
-    return "digraph { rankdir=LR; node [fontname=Helvetica fontsize=11]; " + "; ".join(nodes) + f"; {edges} }}"
+    return ("digraph { rankdir=LR; node [fontname=Helvetica fontsize=11]; " + "; ".join(nodes) +
+            f"; {edges}; n{training} -> sub [label=\"competition\" fontsize=9] }}")
 
 
 def use_demo_data() -> None:
@@ -121,6 +134,9 @@ st.markdown(
     "mouth. Checking that by hand at every entrance costs people; a camera and a model can do it. The model "
     "must say whether a person wears a mask, wears it wrongly, or wears none — and, because the competition "
     "makes the task harder, the person's gender and age band as well.")
+st.markdown(
+    "**Image classification (lecture 2).** A model turns an input into an output (Input + Model = Output); "
+    "here **Image + Classification Model = Class**: one photo in, one of 18 classes out.")
 input_col, output_col, where_col = st.columns(3)
 input_col.markdown("**Input**  \nOne RGB photo of one person's face, 384 wide × 512 high.")
 output_col.markdown("**Output**  \nOne class 0..17 = 6 × mask + 3 × gender + age band.")
@@ -141,9 +157,10 @@ st.markdown(
     "that ignores the rare classes scores poorly even with a high accuracy. Accuracy is shown beside it.")
 
 st.header("The ML pipeline")
-st.caption("Lecture 1: the steps of a machine-learning project. Dashed steps are done for you in a competition.")
+st.caption("Lecture 1: the steps of a machine-learning project. Dashed steps are not part of a competition; "
+           "a competition ends in a submission instead of a deployment.")
 st.graphviz_chart(pipeline_dot())
-for step, explanation, pages in PIPELINE_STEPS:
+for step, explanation, pages, _ in [*PIPELINE_STEPS, SUBMISSION_STEP]:
     text_col, links_col = st.columns([3, 2])
     text_col.markdown(f"**{step}** — {explanation}")
     for page in existing_pages(pages):

@@ -41,14 +41,17 @@ class Profile:
     folder: str
 
 
-def check_age_edges(edges) -> tuple[int, int]:
-    """Validate (young/middle edge, middle/old edge); returns them as a tuple of ints."""
+def check_age_edges(edges, name: str = "age_edges") -> tuple[int, int]:
+    """Validate (young/middle edge, middle/old edge); returns them as a tuple of ints.
+
+    `name` is what the error calls the setting where the user typed it (e.g. the CLI's --age-edges).
+    """
     try:
         low, high = (int(e) for e in edges)
     except (TypeError, ValueError):
-        raise DataError(f"age_edges: expected two whole numbers like 30,60, got {edges!r}") from None
+        raise DataError(f"{name}: expected two whole numbers like 30,60, got {edges!r}") from None
     if not 0 < low < high <= 150:
-        raise DataError(f"age_edges: need 0 < young edge < old edge <= 150, got {low},{high}")
+        raise DataError(f"{name}: need 0 < young edge < old edge <= 150, got {low},{high}")
     return low, high
 
 

@@ -67,7 +67,8 @@ with stats_tab:
     sample_size = size_col.select_slider("Sample size", options=[50, 100, 200, 500, 1000, 2000, 5000],
                                          value=200, key="data_stats_sample",
                                          help="Images decoded at full size; more = steadier numbers, slower.")
-    sample_seed = seed_col.number_input("Sample seed", min_value=0, value=0, step=1, key="data_stats_seed")
+    sample_seed = seed_col.number_input("Sample seed", min_value=0, value=0, step=1, key="data_stats_seed",
+                                        help="Which images are sampled; the same seed gives the same numbers.")
     paths = sample_paths(images, int(sample_size), int(sample_seed))
 with progress_area:
     stats = cached_image_stats(str(scan.data_dir), tuple(paths))
@@ -95,12 +96,14 @@ with spec_tab:
 
 with table_tab:
     st.subheader("Metadata")
-    unit = st.radio("One row per", eda.UNITS, horizontal=True, key="data_table_unit")
+    unit = st.radio("One row per", eda.UNITS, horizontal=True, key="data_table_unit",
+                    help="Image (7 per person, mask from the file name) or person (one train.csv profile).")
     preview = eda.metadata_table(images, unit, age_edges)
     sort_col, order_col = st.columns([2, 1])
     sort_by = sort_col.selectbox("Sort by", list(preview.columns), key="data_table_sort",
                                  help="Column headers sort too; this order is kept when the page reruns.")
-    ascending = order_col.checkbox("Ascending", value=True, key="data_table_ascending")
+    ascending = order_col.checkbox("Ascending", value=True, key="data_table_ascending",
+                                   help="Untick for largest first, e.g. the oldest people.")
     table = eda.metadata_table(images, unit, age_edges, sort_by=sort_by, ascending=ascending)
     st.caption(f"{len(table)} rows")
     st.dataframe(table, hide_index=True, key="data_table")
@@ -121,7 +124,8 @@ with dist_tab:
     st.caption("People just below an edge: a small move of the edge changes their band.")
     st.dataframe(eda.people_near_edges(images, age_edges), hide_index=True, key="data_near_edges")
     st.subheader("Gender × age")
-    cross_unit = st.radio("Count", eda.UNITS, index=1, horizontal=True, key="data_cross_unit")
+    cross_unit = st.radio("Count", eda.UNITS, index=1, horizontal=True, key="data_cross_unit",
+                          help="People: how many profiles (the unit to split on); images: people × 7.")
     cross = eda.cross_table(images, "gender", "age", age_edges, unit=cross_unit)
     heat_col, table_col = st.columns(2)
     heat_col.altair_chart(charts.cross_heatmap(cross, f"gender × age ({cross_unit})"))
@@ -142,7 +146,9 @@ with whatif_tab:
                 "people from the middle band into the old band: compare the class sizes side by side.")
     options = list(range(age_edges[0] + 1, 101))
     default = sorted({age_edges[1], 58, 55} & set(options), reverse=True)
-    compared = st.multiselect("Old-age edges to compare", options, default=default, key="data_whatif_edges")
+    compared = st.multiselect("Old-age edges to compare", options, default=default, key="data_whatif_edges",
+                              help="Ages from the edge on are the old band; teams moved 60 to 58 or 55 "
+                                   "because so few people are 60+.")
     if compared:
         whatif = eda.age_edge_whatif(images, compared, young_edge=age_edges[0])
         st.altair_chart(charts.whatif_chart(whatif))
@@ -150,7 +156,8 @@ with whatif_tab:
                      key="data_whatif_summary")
         st.dataframe(eda.whatif_wide(whatif, age_edges), hide_index=True, key="data_whatif_table")
         pick_col, button_col = st.columns([1, 2])
-        chosen = pick_col.selectbox("Old-age edge", compared, key="data_whatif_pick")
+        chosen = pick_col.selectbox("Old-age edge", compared, key="data_whatif_pick",
+                                    help="The edge to apply; every page, split and label then follows it.")
         button_col.button(f"Use {age_edges[0]}/{chosen} on every page", key="data_whatif_apply",
                           on_click=apply_picked_edge)
     else:
@@ -183,10 +190,18 @@ with stats_tab:
         st.dataframe(stats.failed, key="data_stats_failed")
 
 
+GALLERY_HELP = {
+    "class": "The 18 classes: 6 × mask + 3 × gender + age band.",
+    "mask": "From the file name: mask1..mask5 = wear, incorrect_mask = incorrect, normal = not wear.",
+    "gender": "From the person's folder name (train.csv is cross-checked).",
+    "age": "The age band, by the edges chosen on the home page.",
+}
+
+
 def attribute_choice(column, attribute: str, key: str):
     """A selectbox with 'any' and the attribute's values; returns the label or None."""
     names = eda.value_names(attribute, age_edges)
-    choice = column.selectbox(attribute, [ANY, *range(len(names))], key=key,
+    choice = column.selectbox(attribute, [ANY, *range(len(names))], key=key, help=GALLERY_HELP[attribute],
                               format_func=lambda v: v if v == ANY else f"{v}: {names[v]}")
     return None if choice == ANY else int(choice)
 
@@ -201,8 +216,10 @@ with gallery_tab:
     matching = eda.filter_images(images, label=chosen_class, mask=chosen_mask, gender=chosen_gender,
                                  age=chosen_age)
     count_col, seed_col = st.columns(2)
-    show = count_col.select_slider("Show", GALLERY_SIZES, value=GALLERY_SIZES[1], key="data_gallery_count")
-    gallery_seed = seed_col.number_input("Pick seed", min_value=0, value=0, step=1, key="data_gallery_seed")
+    show = count_col.select_slider("Show", GALLERY_SIZES, value=GALLERY_SIZES[1], key="data_gallery_count",
+                                   help="How many matching images to show, picked at random.")
+    gallery_seed = seed_col.number_input("Pick seed", min_value=0, value=0, step=1, key="data_gallery_seed",
+                                         help="Change it to see other matching images; the same seed, the same pick.")
     st.markdown(f"**{len(matching)}** matching images of **{matching['person'].nunique()}** people")
     if matching.empty:
         st.info("No image matches these filters.")

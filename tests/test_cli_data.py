@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
+
 from tests.conftest import REPO_ROOT
 
 
@@ -38,7 +40,39 @@ def test_describe_reports_quirks_with_relative_paths(quirky_data_dir):
 def test_describe_with_moved_age_edge(demo_data_dir):
     default = json.loads(run_cli("describe", "--data-dir", demo_data_dir, "--json").stdout)
     moved = json.loads(run_cli("describe", "--data-dir", demo_data_dir, "--json", "--age-edges", "30,55").stdout)
-    assert moved["age"][2] >= default["age"][2] and moved["age_edges"] == [30, 55]
+    ages = pd.read_csv(demo_data_dir / "train" / "train.csv")["age"]
+    shifted = 7 * int(((ages >= 55) & (ages < 60)).sum())  # each person moving band takes 7 images along
+    assert shifted > 0, "the fixture must have someone aged 55-59 for this test to mean anything"
+    assert moved["age"] == [default["age"][0], default["age"][1] - shifted, default["age"][2] + shifted]
+    assert moved["age_edges"] == [30, 55] and moved["class_names"][2].endswith(">=55")
+
+
+def test_bad_age_edges_name_the_option(demo_data_dir):
+    result = run_cli("describe", "--data-dir", demo_data_dir, "--age-edges", "60,30")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: --age-edges: need 0 < young edge < old edge <= 150, got 60,30"
+
+
+def test_progress_goes_to_stderr_once_per_count(demo_copy):
+    for _ in ("cold", "cached"):
+        result = run_cli("describe", "--data-dir", demo_copy, "--json")
+        assert result.returncode == 0, result.stderr
+        json.loads(result.stdout)  # stdout is the JSON object and nothing else
+        assert result.stderr.count("checking images [") >= 1 and result.stderr.count("] 84/84") == 1
+        assert result.stderr.count("checking eval images [") >= 1 and result.stderr.count("] 28/28") == 1
+
+
+def test_describe_foresees_corrupt_eval_images(demo_copy):
+    victim = sorted((demo_copy / "eval" / "images").iterdir())[0]
+    victim.write_bytes(b"not an image")
+    result = run_cli("describe", "--data-dir", demo_copy, "--json")
+    summary = json.loads(result.stdout)
+    assert [item["path"] for item in summary["eval_corrupt"]] == [f"eval/images/{victim.name}"]
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and f"eval/images/{victim.name}" in warning[0] and "predict" in warning[0]
+    text = run_cli("describe", "--data-dir", demo_copy).stdout
+    assert f"  eval/images/{victim.name}: cannot decode" in text
+    assert "train.csv rows: 12" in text
 
 
 def test_bad_data_dir_is_one_line(tmp_path):

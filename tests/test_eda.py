@@ -165,6 +165,7 @@ def test_data_spec_on_the_demo_dataset(demo_data_dir):
 def test_data_spec_counts_people_missing_images(images):
     class Scan:  # the fields data_spec reads, without a folder on disk
         data_dir, age_edges, skipped, warnings = "x", (30, 60), [{"path": "a", "reason": "b"}], []
+        csv_rows = 9  # train.csv may list people whose folders are gone: its own row count is shown
     scan = Scan()
     scan.images = images[images["path"] != "train/images/000001_male_Asian_25/mask3.jpg"]
     scan.profiles = eda.metadata_table(scan.images, "people")
@@ -172,6 +173,8 @@ def test_data_spec_counts_people_missing_images(images):
     assert spec["counts"]["images per person"] == "6-7" and spec["counts"]["people with fewer than 7"] == 1
     assert spec["counts"]["skipped files"] == 1
     assert spec["formats"].set_index("extension")["files"].to_dict() == {".jpg": 35, ".png": 6}
+    assert spec["files"].set_index("file").loc["train/train.csv", "rows / files"] == "9"
+    assert spec["counts"]["people"] == 6
 
 
 def test_charts_carry_the_tables(images, demo_data_dir):

@@ -40,6 +40,9 @@ def test_bad_age_edges_rejected():
         check_age_edges((60, 30))
     with pytest.raises(DataError, match="age_edges"):
         check_age_edges(("a", 3))
+    # The error names the setting the way the user typed it.
+    with pytest.raises(DataError, match=r"^--age-edges: expected two whole numbers like 30,60, got \[30\]$"):
+        check_age_edges([30], name="--age-edges")
 
 
 def test_out_of_range_labels_rejected():

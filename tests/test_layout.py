@@ -1,8 +1,11 @@
 """Reading the real layout, with the real set's quirks (tests/quirks.py)."""
+import shutil
+
 import pandas as pd
 import pytest
 
-from core.data.layout import read_eval, scan_train
+from core.data.describe import describe, eval_corrupt_warning
+from core.data.layout import check_images, list_person_images, read_eval, scan_train
 from core.errors import DataError
 from tests.quirks import BAD_FOLDER, MISSING_EVAL_ID, QUIRK_AGES, TRUNCATED
 
@@ -88,6 +91,7 @@ def test_folder_missing_on_disk_is_reported(demo_copy):
     scan = scan_train(demo_copy)
     assert {"path": "train/images/999999_male_Asian_40",
             "reason": "listed in train/train.csv but the folder is missing"} in scan.skipped
+    assert scan.csv_rows == 13 and scan.images["person"].nunique() == 12  # the spec shows 13 rows
 
 
 def test_eval_in_info_order(demo_data_dir):
@@ -100,3 +104,135 @@ def test_eval_in_info_order(demo_data_dir):
 def test_eval_missing_file_named(quirky_data_dir):
     with pytest.raises(DataError, match=f"1 listed image\\(s\\) missing: eval/images/{MISSING_EVAL_ID}"):
         read_eval(quirky_data_dir)
+
+
+def first_person(data_dir):
+    return sorted((data_dir / "train" / "images").iterdir())[0]
+
+
+def test_broken_symlink_is_skipped_not_a_crash(demo_copy):
+    person = first_person(demo_copy)
+    (person / "mask1.jpg").unlink()
+    (person / "mask1.jpg").symlink_to(person / "gone.jpg")  # dangling, as after a partial copy
+    scan = scan_train(demo_copy)
+    rel = f"train/images/{person.name}/mask1.jpg"
+    skipped = {item["path"]: item["reason"] for item in scan.skipped}
+    assert list(skipped) == [rel] and "broken link" in skipped[rel]
+    assert len(scan.images) == 83 and rel not in set(scan.images["path"])
+    assert {"path": f"train/images/{person.name}", "reason": "no readable file for: mask1 (see skipped)"} in scan.warnings
+    # Fixed on disk: it is checked again (an unreadable file is never cached as good or bad).
+    (person / "mask1.jpg").unlink()
+    shutil.copy(person / "mask2.jpg", person / "mask1.jpg")
+    assert len(scan_train(demo_copy).images) == 84
+
+
+def test_a_folder_that_cannot_be_listed_is_skipped(tmp_path):
+    # Deleted between the listing of train/images and the reading of the folder (or unreadable).
+    found, skipped = list_person_images(tmp_path / "000001_male_Asian_40", "train/images/000001_male_Asian_40")
+    assert found is None
+    assert skipped[0]["path"] == "train/images/000001_male_Asian_40"
+    assert skipped[0]["reason"].startswith("cannot list the folder")
+
+
+def test_a_corrupt_duplicate_never_hides_a_good_image(demo_copy):
+    person = first_person(demo_copy)
+    rel = f"train/images/{person.name}"
+    # normal.jpeg sorts before normal.jpg: the first name is corrupt, the second decodes.
+    (person / "normal.jpeg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    scan = scan_train(demo_copy)
+    assert f"{rel}/normal.jpg" in set(scan.images["path"]) and len(scan.images) == 84
+    assert [item["path"] for item in scan.skipped] == [f"{rel}/normal.jpeg"]
+    assert "decode" in scan.skipped[0]["reason"]
+    assert not [w for w in scan.warnings if w["path"] == rel]
+
+
+def test_two_good_duplicates_keep_the_first_name(demo_copy):
+    person = first_person(demo_copy)
+    rel = f"train/images/{person.name}"
+    shutil.copy(person / "normal.jpg", person / "normal.jpeg")
+    scan = scan_train(demo_copy)
+    assert f"{rel}/normal.jpeg" in set(scan.images["path"]) and len(scan.images) == 84
+    assert scan.skipped == [{"path": f"{rel}/normal.jpg", "reason": f"duplicate of {rel}/normal.jpeg"}]
+
+
+def test_only_corrupt_copies_warn_that_the_image_is_missing(demo_copy):
+    person = first_person(demo_copy)
+    rel = f"train/images/{person.name}"
+    (person / "normal.jpg").write_bytes(b"garbage")
+    (person / "normal.png").write_bytes(b"garbage too")
+    scan = scan_train(demo_copy)
+    assert len(scan.images) == 83
+    assert sorted(item["path"] for item in scan.skipped) == [f"{rel}/normal.jpg", f"{rel}/normal.png"]
+    assert {"path": rel, "reason": "no readable file for: normal (see skipped)"} in scan.warnings
+
+
+def test_missing_and_unexpected_images(demo_copy):
+    person = first_person(demo_copy)
+    rel = f"train/images/{person.name}"
+    (person / "mask3.jpg").unlink()
+    shutil.copy(person / "mask1.jpg", person / "mask6.jpg")
+    scan = scan_train(demo_copy)
+    assert len(scan.images) == 83
+    assert {"path": rel, "reason": "missing image(s): mask3"} in scan.warnings
+    assert len(scan.skipped) == 1 and scan.skipped[0]["path"] == f"{rel}/mask6.jpg"
+    assert scan.skipped[0]["reason"].startswith("unexpected image name; expected mask1, mask2")
+
+
+def test_train_csv_is_cross_checked_with_the_folders(demo_copy):
+    csv_path = demo_copy / "train" / "train.csv"
+    profiles = pd.read_csv(csv_path, dtype=str)
+    disagreeing = profiles.loc[0, "path"]
+    other_gender = "male" if profiles.loc[0, "gender"] == "female" else "female"
+    profiles.loc[0, ["gender", "age"]] = [other_gender, "99"]
+    unlisted = profiles.loc[1, "path"]
+    profiles.drop(index=1).to_csv(csv_path, index=False)
+    scan = scan_train(demo_copy)
+    warnings = {item["path"]: item["reason"] for item in scan.warnings}
+    assert warnings == {
+        f"train/images/{disagreeing}": f"train.csv says {other_gender} 99; the folder name is used",
+        f"train/images/{unlisted}": "folder not listed in train/train.csv; labels taken from its name"}
+    # The folder name wins: labels are unchanged, and the unlisted person is still used.
+    assert len(scan.images) == 84 and scan.csv_rows == 11
+    assert scan.profiles.set_index("person").loc[disagreeing, "age"] != 99
+
+
+def test_check_progress_ends_once(demo_copy):
+    rels = list(scan_train(demo_copy, check=False).images["path"])
+    for _ in ("cold", "cached"):
+        calls = []
+        check_images(demo_copy, rels, progress=lambda done, total: calls.append((done, total)))
+        assert calls.count((84, 84)) == 1 and calls[-1] == (84, 84)
+        assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_eval_lists_every_missing_file(demo_copy):
+    eval_images = sorted((demo_copy / "eval" / "images").iterdir())
+    for path in eval_images[:25]:
+        path.unlink()
+    with pytest.raises(DataError) as raised:
+        read_eval(demo_copy)
+    message = str(raised.value)
+    assert "25 listed image(s) missing" in message and "\n" not in message
+    assert all(f"eval/images/{path.name}" in message for path in eval_images[:25])
+    assert "more" not in message
+
+
+def test_describe_checks_eval_images(demo_copy):
+    victim = sorted((demo_copy / "eval" / "images").iterdir())[3]
+    victim.write_bytes(victim.read_bytes()[:300])
+    summary = describe(demo_copy)
+    assert summary["eval_images"] == 28 and summary["skipped"] == []
+    assert [item["path"] for item in summary["eval_corrupt"]] == [f"eval/images/{victim.name}"]
+    assert "decode" in summary["eval_corrupt"][0]["reason"]
+    warning = eval_corrupt_warning(summary)
+    assert warning.startswith("1 eval image(s) do not decode, so predict will stop on them")
+    assert f"eval/images/{victim.name}" in warning
+
+
+
+def test_describe_checks_eval_images_through_the_cache(demo_copy, monkeypatch):
+    describe(demo_copy)
+    import core.data.layout as layout
+    calls = []
+    monkeypatch.setattr(layout, "corruption_reason", lambda path: calls.append(path))
+    assert describe(demo_copy)["eval_corrupt"] == [] and calls == []

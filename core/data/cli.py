@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from core.data.demo import generate_demo_dataset
-from core.data.describe import describe as describe_data
+from core.data.describe import describe as describe_data, eval_corrupt_warning
 from core.errors import DataError
 from core.labels import check_age_edges
 from core.progress import StderrProgress
@@ -22,10 +22,12 @@ def demo_data(args) -> int:
 
 
 def describe(args) -> int:
-    summary = describe_data(args.data_dir, age_edges=check_age_edges(args.age_edges),
-                            progress=StderrProgress("checking images"))
-    if summary["eval_error"]:
-        print(f"warning: {summary['eval_error']}", file=sys.stderr)
+    summary = describe_data(args.data_dir, age_edges=check_age_edges(args.age_edges, name="--age-edges"),
+                            progress=StderrProgress("checking images"),
+                            eval_progress=StderrProgress("checking eval images"))
+    for warning in (summary["eval_error"], eval_corrupt_warning(summary)):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -35,7 +37,8 @@ def describe(args) -> int:
 
 def format_summary(summary: dict) -> str:
     lines = [f"data directory: {summary['data_dir']}",
-             f"people: {summary['people']}   images: {summary['images']}   eval images: {summary['eval_images']}",
+             f"people: {summary['people']}   images: {summary['images']}   eval images: {summary['eval_images']}"
+             f"   train.csv rows: {summary['train_csv_rows']}",
              f"age edges: {summary['age_edges'][0]}, {summary['age_edges'][1]}",
              "mask (wear/incorrect/not wear): " + " / ".join(map(str, summary["mask"])),
              "gender (male/female): " + " / ".join(map(str, summary["gender"])),
@@ -45,6 +48,9 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  {label:2d} {name:32s} {count}")
     lines.append(f"skipped: {len(summary['skipped'])}")
     lines.extend(f"  {item['path']}: {item['reason']}" for item in summary["skipped"])
+    if summary["eval_corrupt"]:
+        lines.append(f"eval images that do not decode (predict stops on them): {len(summary['eval_corrupt'])}")
+        lines.extend(f"  {item['path']}: {item['reason']}" for item in summary["eval_corrupt"])
     if summary["warnings"]:
         lines.append(f"warnings: {len(summary['warnings'])}")
         lines.extend(f"  {item['path']}: {item['reason']}" for item in summary["warnings"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.data.layout import TrainScan, read_eval, scan_train
+from core.data.layout import TrainScan, check_images, read_eval, scan_train
 from core.errors import DataError
 from core.labels import DEFAULT_AGE_EDGES, NUM_CLASSES, class_names
 
@@ -18,6 +18,7 @@ def summarize_scan(scan: TrainScan) -> dict:
         "data_dir": str(scan.data_dir),
         "age_edges": list(scan.age_edges),
         "people": int(images["person"].nunique()),
+        "train_csv_rows": int(scan.csv_rows),
         "images": int(len(images)),
         "classes": counts(images["label"], NUM_CLASSES),
         "class_names": class_names(scan.age_edges),
@@ -30,16 +31,33 @@ def summarize_scan(scan: TrainScan) -> dict:
     }
 
 
-def describe(data_dir, age_edges=DEFAULT_AGE_EDGES, progress=None) -> dict:
+def describe(data_dir, age_edges=DEFAULT_AGE_EDGES, progress=None, eval_progress=None) -> dict:
     """Counts per class and attribute, eval size, and every skipped file with its reason.
 
-    A broken eval/ does not hide the train numbers: its error is returned as `eval_error`.
+    A broken eval/ does not hide the train numbers: its error is returned as `eval_error`. Eval images
+    go through the same (cached) corrupt check and are listed in `eval_corrupt`: they are not skipped,
+    since a submission needs every row, so `predict` would stop on them.
     """
-    summary = summarize_scan(scan_train(data_dir, age_edges=age_edges, progress=progress))
+    scan = scan_train(data_dir, age_edges=age_edges, progress=progress)
+    summary = summarize_scan(scan)
+    summary["eval_corrupt"] = []
     try:
-        summary["eval_images"] = int(len(read_eval(data_dir)))
-        summary["eval_error"] = None
+        eval_table = read_eval(scan.data_dir)
     except DataError as error:
         summary["eval_images"] = 0
         summary["eval_error"] = str(error)
+        return summary
+    summary["eval_images"] = int(len(eval_table))
+    summary["eval_error"] = None
+    bad = check_images(scan.data_dir, list(eval_table["path"]), progress=eval_progress)
+    summary["eval_corrupt"] = [{"path": path, "reason": reason} for path, reason in bad.items()]
     return summary
+
+
+def eval_corrupt_warning(summary: dict) -> str | None:
+    """One line naming every eval image that does not decode, and what follows from it."""
+    corrupt = summary.get("eval_corrupt") or []
+    if not corrupt:
+        return None
+    return (f"{len(corrupt)} eval image(s) do not decode, so predict will stop on them; replace them from the "
+            "original data: " + ", ".join(f"{item['path']} ({item['reason']})" for item in corrupt))

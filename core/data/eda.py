@@ -299,7 +299,7 @@ def data_spec(scan: TrainScan, eval_table: pd.DataFrame | None = None, eval_erro
     eval_rows = "unreadable" if eval_table is None else str(len(eval_table))
     files = pd.DataFrame([
         {"file": "train/train.csv", "holds": "one row per person (the profile list)",
-         "columns": ", ".join(TRAIN_CSV_COLUMNS), "rows / files": str(counts["people"])},
+         "columns": ", ".join(TRAIN_CSV_COLUMNS), "rows / files": str(scan.csv_rows)},
         {"file": "train/images/<id>_<gender>_<race>_<age>/", "holds": "7 images per person; labels from names",
          "columns": ", ".join(IMAGE_STEMS), "rows / files": str(counts["train images"])},
         {"file": "eval/info.csv", "holds": "the images to predict, in submission order",

@@ -38,6 +38,7 @@ class TrainScan:
     skipped: list[dict] = field(default_factory=list)   # {path, reason}: left out
     warnings: list[dict] = field(default_factory=list)  # {path, reason}: used, but worth a look
     age_edges: tuple[int, int] = DEFAULT_AGE_EDGES
+    csv_rows: int = 0  # rows of train/train.csv, which need not match the folders found
 
 
 def require_dir(path: Path, what: str) -> Path:
@@ -60,54 +61,121 @@ def read_csv_checked(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return table
 
 
-def list_person_images(folder: Path, rel_folder: str) -> tuple[dict[str, str], list[dict]]:
-    """{stem: relative path} of the person's images, whatever their extension, and skipped entries."""
-    found: dict[str, str] = {}
+def list_person_images(folder: Path, rel_folder: str) -> tuple[dict[str, list[str]] | None, list[dict]]:
+    """{stem: [relative paths]} of the person's images, whatever their extension, and skipped entries;
+    None (and the folder skipped) when the folder cannot be listed.
+
+    A stem may have several files (normal.jpg and normal.jpeg): which one is kept is decided after the
+    corrupt check (`pick_images`), so a corrupt duplicate never hides a good one.
+    """
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as error:
+        return None, [{"path": rel_folder, "reason": f"cannot list the folder ({error.strerror or error}); "
+                     "check its permissions"}]
+    found: dict[str, list[str]] = {}
     skipped = []
-    for name in sorted(os.listdir(folder)):
+    for name in names:
         if not is_image_name(name) or (folder / name).is_dir():
             continue  # ._* companions, .DS_Store, .ipynb_checkpoints, notes...
         stem = name.rsplit(".", 1)[0].lower()
         rel = f"{rel_folder}/{name}"
         if stem not in IMAGE_STEMS:
             skipped.append({"path": rel, "reason": f"unexpected image name; expected {', '.join(IMAGE_STEMS)}"})
-        elif stem in found:
-            skipped.append({"path": rel, "reason": f"duplicate of {found[stem]}"})
         else:
-            found[stem] = rel
+            found.setdefault(stem, []).append(rel)
     return found, skipped
 
 
+def pick_images(found: dict[str, list[str]], bad: dict[str, str]) -> tuple[dict[str, str], list[dict], list[str]]:
+    """One file per stem: the first (in name order) that decodes. Returns (kept, skipped, stems left with
+    only corrupt files); every other file is skipped with its own reason."""
+    kept, skipped, unusable = {}, [], []
+    for stem, paths in found.items():
+        good = [rel for rel in paths if rel not in bad]
+        if good:
+            kept[stem] = good[0]
+        else:
+            unusable.append(stem)
+        for rel in paths:
+            if rel in bad:
+                skipped.append({"path": rel, "reason": bad[rel]})
+            elif rel != kept[stem]:
+                skipped.append({"path": rel, "reason": f"duplicate of {kept[stem]}"})
+    return kept, skipped, unusable
+
+
+def _file_key(path: Path) -> str | None:
+    """Cache key of a file (size and mtime), or None when it cannot be read (broken link, vanished)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def check_images(data_dir: Path, rel_paths: list[str], progress=None, workers: int | None = None) -> dict[str, str]:
-    """{relative path: reason} for the images that do not decode; cached per file on disk."""
+    """{relative path: reason} for the images that do not decode; cached per file on disk.
+
+    A file that cannot even be stat'ed (a broken symlink, one deleted since the listing) is reported
+    as such and never cached, so it is looked at again once it is fixed.
+    """
+    data_dir = Path(data_dir)
     cache = scan_cache.load(data_dir)
-    stats = {rel: os.stat(data_dir / rel) for rel in rel_paths}
-    keys = {rel: f"{st.st_size}:{st.st_mtime_ns}" for rel, st in stats.items()}
-    todo = [rel for rel in rel_paths if cache.get(rel, {}).get("key") != keys[rel]]
-    total, done = len(rel_paths), len(rel_paths) - len(todo)
-    report(progress, done, total)
+    keys = {rel: _file_key(data_dir / rel) for rel in rel_paths}
+    unreadable = {rel: "cannot read the file (a broken link, or deleted while scanning); replace or remove it"
+                  for rel, key in keys.items() if key is None}
+    todo = [rel for rel in rel_paths if rel not in unreadable and cache.get(rel, {}).get("key") != keys[rel]]
+    total = len(rel_paths)
+    shown = [-1]
+
+    def tick(done: int, force: bool = False) -> None:
+        # Every count at most once: the last "N/N" line must not print twice.
+        if done != shown[0] and (force or done == total or done % 64 == 0):
+            shown[0] = done
+            report(progress, done, total)
+
+    done = total - len(todo)
+    tick(done, force=True)
     if todo:
         workers = workers or min(os.cpu_count() or 1, 8)
         absolute = [str(data_dir / rel) for rel in todo]
+        reasons = []
         if workers > 1 and len(todo) > 200:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                reasons = []
                 for reason in pool.map(corruption_reason, absolute, chunksize=64):
                     reasons.append(reason)
                     done += 1
-                    if done % 64 == 0:
-                        report(progress, done, total)
+                    tick(done)
         else:
-            reasons = []
             for path in absolute:
                 reasons.append(corruption_reason(path))
                 done += 1
-                report(progress, done, total)
+                tick(done, force=True)
         for rel, reason in zip(todo, reasons):
             cache[rel] = {"key": keys[rel], "reason": reason}
         scan_cache.save(data_dir, cache)
-    report(progress, total, total)
-    return {rel: cache[rel]["reason"] for rel in rel_paths if cache[rel]["reason"]}
+    bad = dict(unreadable)
+    bad.update({rel: cache[rel]["reason"] for rel in rel_paths if rel not in unreadable and cache[rel]["reason"]})
+    return bad
+
+
+def list_person_folders(images_dir: Path) -> list[str]:
+    try:
+        names = os.listdir(images_dir)
+    except OSError as error:
+        raise DataError(f"{images_dir}: cannot list the folder ({error.strerror or error}); check its permissions") from None
+    return sorted(name for name in names if (images_dir / name).is_dir() and not name.startswith("."))
+
+
+def missing_images_warning(rel_folder: str, found: dict, unusable: list[str]) -> dict | None:
+    missing = [stem for stem in IMAGE_STEMS if stem not in found]
+    parts = []
+    if missing:
+        parts.append(f"missing image(s): {', '.join(missing)}")
+    if unusable:
+        parts.append(f"no readable file for: {', '.join(s for s in IMAGE_STEMS if s in unusable)} (see skipped)")
+    return {"path": rel_folder, "reason": "; ".join(parts)} if parts else None
 
 
 def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None) -> TrainScan:
@@ -118,10 +186,9 @@ def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None)
     images_dir = require_dir(data_dir / "train" / "images", "train/images folder")
     profiles_csv = read_csv_checked(data_dir / "train" / "train.csv", TRAIN_CSV_COLUMNS)
 
-    skipped, warnings, rows = [], [], []
+    skipped, warnings, people = [], [], []
     csv_by_folder = {row["path"]: row for row in profiles_csv.to_dict("records")}
-    folders = sorted(name for name in os.listdir(images_dir)
-                     if (images_dir / name).is_dir() and not name.startswith("."))
+    folders = list_person_folders(images_dir)
     for folder_name in folders:
         rel_folder = f"train/images/{folder_name}"
         try:
@@ -137,29 +204,33 @@ def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None)
                              "the folder name is used"})
         found, folder_skipped = list_person_images(images_dir / folder_name, rel_folder)
         skipped.extend(folder_skipped)
-        missing = [stem for stem in IMAGE_STEMS if stem not in found]
-        if missing:
-            warnings.append({"path": rel_folder, "reason": f"missing image(s): {', '.join(missing)}"})
-        for stem, rel in found.items():
-            rows.append({"path": rel, "person": folder_name, "id": profile.id, "gender": profile.gender,
-                         "race": profile.race, "age": profile.age, "mask": MASK_BY_STEM[stem],
-                         "gender_label": gender_label(profile.gender)})
+        if found is not None:
+            people.append((folder_name, rel_folder, profile, found))
     on_disk = set(folders)
     for folder_name in csv_by_folder:
         if folder_name not in on_disk:
             skipped.append({"path": f"train/images/{folder_name}", "reason": "listed in train/train.csv but the folder is missing"})
 
-    if check and rows:
-        bad = check_images(data_dir, [row["path"] for row in rows], progress=progress)
-        skipped.extend({"path": rel, "reason": reason} for rel, reason in bad.items())
-        rows = [row for row in rows if row["path"] not in bad]
+    candidates = [rel for *_, found in people for paths in found.values() for rel in paths]
+    bad = check_images(data_dir, candidates, progress=progress) if check and candidates else {}
+    rows = []
+    for folder_name, rel_folder, profile, found in people:
+        kept, folder_skipped, unusable = pick_images(found, bad)
+        skipped.extend(folder_skipped)
+        warning = missing_images_warning(rel_folder, found, unusable)
+        if warning:
+            warnings.append(warning)
+        for stem, rel in kept.items():
+            rows.append({"path": rel, "person": folder_name, "id": profile.id, "gender": profile.gender,
+                         "race": profile.race, "age": profile.age, "mask": MASK_BY_STEM[stem],
+                         "gender_label": gender_label(profile.gender)})
 
     images = pd.DataFrame(rows, columns=[c for c in IMAGE_COLUMNS if c not in ("age_label", "label", "relabeled")])
     images, relabel_warnings = apply_relabels(images, load_relabels(data_dir))
     warnings.extend(relabel_warnings)
     images = label_images(images, age_edges)
     return TrainScan(data_dir=data_dir, images=images, profiles=profiles_of(images), skipped=skipped,
-                     warnings=warnings, age_edges=age_edges)
+                     warnings=warnings, age_edges=age_edges, csv_rows=len(profiles_csv))
 
 
 def label_images(images: pd.DataFrame, age_edges) -> pd.DataFrame:
@@ -192,9 +263,9 @@ def read_eval(data_dir) -> pd.DataFrame:
     present = set(os.listdir(eval_images))
     missing = [image_id for image_id in info["ImageID"] if image_id not in present]
     if missing:
-        shown = ", ".join(f"eval/images/{m}" for m in missing[:20])
-        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
-        raise DataError(f"{info_path}: {len(missing)} listed image(s) missing: {shown}{more}")
+        # Every one is named (the issue asks for it): one long line beats a second round trip.
+        shown = ", ".join(f"eval/images/{m}" for m in missing)
+        raise DataError(f"{info_path}: {len(missing)} listed image(s) missing: {shown}")
     duplicated = info["ImageID"][info["ImageID"].duplicated()].tolist()
     if duplicated:
         raise DataError(f"{info_path}: ImageID listed twice: {', '.join(duplicated[:10])}")

@@ -189,3 +189,22 @@ def test_a_data_directory_without_usable_images_says_so(tmp_path):
     assert_no_exception(at)
     assert "no usable train images" in at.warning[0].value
     assert dataframe_with(at, "path", "reason")["path"].tolist() == ["train/images/not_a_person_folder"]
+
+
+def test_every_widget_explains_itself(page):
+    widgets = [*page.radio, *page.selectbox, *page.multiselect, *page.select_slider, *page.number_input,
+               *page.checkbox]
+    keys = {widget.key for widget in widgets}
+    assert {"data_table_unit", "data_cross_unit", "data_whatif_edges", "data_whatif_pick", "data_gallery_class",
+            "data_gallery_mask", "data_gallery_gender", "data_gallery_age", "data_gallery_count",
+            "data_gallery_seed", "data_stats_seed"} <= keys
+    assert [widget.key for widget in widgets if not widget.help] == []
+
+
+def test_a_corrupt_duplicate_keeps_the_good_image_on_the_page(demo_copy):
+    person = sorted((demo_copy / "train" / "images").iterdir())[0]
+    (person / "normal.jpeg").write_bytes(b"\xff\xd8\xff broken")  # sorts before the good normal.jpg
+    at = run_page(PAGE, demo_copy)
+    assert_no_exception(at)
+    assert metric_values(at)["train images"] == "84" and metric_values(at)["skipped files"] == "1"
+    assert dataframe_with(at, "path", "reason")["path"].tolist() == [f"train/images/{person.name}/normal.jpeg"]

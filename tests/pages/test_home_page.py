@@ -51,7 +51,27 @@ def test_pipeline_links_only_the_pages_that_exist(home):
     assert set(linked) == existing and "Data page" in linked
     steps = [m.value for m in home.markdown if m.value.count("**") == 2 and m.value.split("**")[2].startswith(" — ")]
     assert [s.split("**")[1] for s in steps] == ["Domain Understanding", "Data Mining", "Data Analysis",
-                                                 "Data Processing", "Modeling", "Training", "Deploy"]
+                                                 "Data Processing", "Modeling", "Training", "Deploy",
+                                                 "Submission & Leaderboard"]
+
+
+def test_pipeline_marks_what_a_competition_skips(home):
+    # Lecture 1: Data Mining and Deploy are "Competition의 경우는 x"; the submission replaces Deploy.
+    rows = {m.value.split("**")[1]: m.value for m in home.markdown
+            if m.value.count("**") == 2 and m.value.split("**")[2].startswith(" — ")}
+    for step in ("Data Mining", "Deploy"):
+        assert "Not part of a competition" in rows[step] and "Competition의 경우는 x" in rows[step]
+    assert "Not part of a competition" not in rows["Training"] + rows["Submission & Leaderboard"]
+    dot = home.get("graphviz_chart")[0].proto.spec
+    for step in ("Data Mining", "Deploy"):
+        node = next(part for part in dot.split(";") if f'label="{step}' in part)
+        assert "dashed" in node and "not in a competition" in node
+    assert 'label="Deploy' not in dot.split("->")[-1]  # the last edge leads to the submission, not Deploy
+    assert "n5 -> sub" in dot
+
+
+def test_states_the_image_classification_framing(home):
+    assert "Image + Classification Model = Class" in all_text(home)
 
 
 def test_a_missing_folder_is_rejected_at_once_and_the_previous_stays(home, demo_data_dir, tmp_path):
