@@ -223,3 +223,69 @@ def test_fast_pipeline_moves_normalize_to_the_batch(demo_data_dir):
     # no leading Resize: no size for the shortcuts; Normalize not last: it stays in the pipeline
     assert fast_pipeline(A.Compose([A.HorizontalFlip(), A.Resize(8, 8)]))[2] is None
     assert fast_pipeline(A.Compose([A.Normalize(), A.HorizontalFlip()]))[1] is None
+
+
+def test_every_setting_reaches_the_dataloader():
+    from core.loader import seed_worker
+
+    config = LoaderConfig(batch_size=8, num_workers=1, prefetch_factor=3, timeout=7.0, persistent_workers=True,
+                          pin_memory=True, seed_workers=True, drop_last=True)
+    loader = create_loader(Toy(IMBALANCED), config, seed=11)
+    assert (loader.batch_size, loader.num_workers, loader.prefetch_factor, loader.timeout) == (8, 1, 3, 7.0)
+    assert loader.persistent_workers is True and loader.pin_memory is True and loader.drop_last is True
+    assert loader.worker_init_fn is seed_worker and loader.generator.initial_seed() == 11
+    plain = create_loader(Toy(IMBALANCED), replace(config, prefetch_factor=None, timeout=0.0, persistent_workers=False,
+                                                   pin_memory=False, seed_workers=False, drop_last=False), seed=12)
+    assert plain.prefetch_factor == 2 and plain.timeout == 0 and plain.persistent_workers is False  # torch's defaults
+    assert plain.pin_memory is False and plain.worker_init_fn is None and plain.drop_last is False
+    assert plain.generator.initial_seed() == 12
+    auto = create_loader(Toy(IMBALANCED), replace(config, pin_memory=None))
+    assert auto.pin_memory == torch.cuda.is_available()
+    batched = create_loader(Toy(IMBALANCED), replace(config, shuffle=False, sampler="random", batch_sampler=True))
+    assert batched.batch_sampler.drop_last is True and batched.batch_sampler.batch_size == 8
+
+
+class PipelineDraws(Dataset):
+    """Constant images through a random A.Compose (as MaskTrainDataset holds it): the output shows the draw."""
+
+    def __init__(self, transform, size: int = 8):
+        self.transform, self.size = transform, size
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        import random
+
+        image = np.full((8, 8, 3), 128, np.uint8)
+        info = torch.utils.data.get_worker_info()
+        return {"image": self.transform(image=image)["image"], "label": 0, "index": index,
+                "worker": info.id, "random": random.random()}
+
+
+def _draws_per_worker(seed_workers: bool, seed: int = 0) -> dict:
+    import albumentations as A
+
+    pipeline = A.Compose([A.RandomBrightnessContrast(brightness_limit=0.5, contrast_limit=0.0, p=1.0)], seed=7)
+    config = LoaderConfig(batch_size=2, shuffle=False, num_workers=2, pin_memory=False, seed_workers=seed_workers)
+    draws = {}
+    for batch in create_loader(PipelineDraws(pipeline), config, seed=seed):
+        for worker, image, number in zip(batch["worker"], batch["image"], batch["random"]):
+            draws.setdefault(int(worker), []).append((int(image[0, 0, 0]), round(float(number), 12)))
+    return draws
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="needs 2 CPU cores for 2 workers")
+def test_seed_worker_gives_each_worker_its_own_repeatable_pipeline_and_random_draws():
+    first, again = _draws_per_worker(True), _draws_per_worker(True)
+    assert set(first) == {0, 1} and first == again  # two identical runs draw the same
+    pixels = {worker: [pixel for pixel, _ in draws] for worker, draws in first.items()}
+    numbers = {worker: [number for _, number in draws] for worker, draws in first.items()}
+    assert pixels[0] != pixels[1] and len(set(pixels[0] + pixels[1])) > 2  # brightness drawn per worker
+    assert not set(numbers[0]) & set(numbers[1])  # `random` streams differ between workers
+    assert _draws_per_worker(True, seed=1) != first  # the run's seed decides the draws
+    # Without worker_init_fn torch still seeds `random` per worker, but the pipeline's own generator is
+    # forked from the parent: both workers draw the same brightness sequence. That is what seed_worker fixes.
+    unseeded = _draws_per_worker(False)
+    assert [p for p, _ in unseeded[0]] == [p for p, _ in unseeded[1]]
+    assert not {n for _, n in unseeded[0]} & {n for _, n in unseeded[1]}

@@ -1,8 +1,10 @@
 """Throughput sweep: images/s of the starter baseline, the default loader and the cached loader.
 
-Every loader is timed the same way in the same run: from creating its iterator (worker start-up
-included) until `max_images` images are on the device and normalised. `ratio_to_baseline` compares a
-row with the baseline at the same num_workers and batch_size. One model step per batch size says
+Every loader is timed the same way in the same run, and each row reports two numbers: `images_per_s`,
+steady feeding from the end of the first batch until `max_images` images are on the device and
+normalised (worker start-up left out, so rows compare feeding), and `first_batch_s`, the wait from
+creating the iterator (worker start-up included) to the first batch. `ratio_to_baseline` compares
+images_per_s with the baseline's at the same num_workers and batch_size. One model step per batch size says
 whether feeding or the model limits training; pin_memory / non_blocking and persistent_workers are
 measured as variants of the fastest setting rather than assumed to help.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import NamedTuple
 
 import albumentations as A
 import torch
@@ -42,16 +45,23 @@ def normalize_of(pipeline) -> tuple[tuple, tuple]:
     return IMAGENET_MEAN, IMAGENET_STD
 
 
+class Timing(NamedTuple):
+    images_per_s: float  # after the warm-up batches
+    first_batch_s: float  # iterator created (workers started) until the first batch is on the device
+
+
 def time_loader(loader, device, normalize=None, max_images: int | None = None, non_blocking: bool = False,
-                passes: int = 1, warmup_batches: int = 1) -> float:
+                passes: int = 1, warmup_batches: int = 1) -> Timing:
     """Images per second on `device`, normalised, over `passes` passes of up to `max_images` each.
 
     The clock starts after `warmup_batches` batches (worker start-up and first-touch costs left out, so
-    rows compare steady feeding); warmup_batches=0 times everything, start-up included.
+    rows compare steady feeding); warmup_batches=0 times everything, start-up included. The start-up
+    itself is returned beside it as first_batch_s.
     """
     cuda = torch.device(device).type == "cuda"
     timed = total = batches = 0
     first = start = time.perf_counter()
+    first_batch_s = None
     for _ in range(passes):
         in_pass = 0
         for batch in loader:
@@ -59,6 +69,10 @@ def time_loader(loader, device, normalize=None, max_images: int | None = None, n
                 batch = {"image": batch[0], "label": batch[1]}
             count = len(prepare_batch(batch, device, normalize, non_blocking=non_blocking)["image"])
             in_pass, total, batches = in_pass + count, total + count, batches + 1
+            if first_batch_s is None:
+                if cuda:
+                    torch.cuda.synchronize()
+                first_batch_s = time.perf_counter() - first
             if batches > warmup_batches:
                 timed += count
             elif batches == warmup_batches:
@@ -70,8 +84,8 @@ def time_loader(loader, device, normalize=None, max_images: int | None = None, n
     if cuda:
         torch.cuda.synchronize()
     if not timed:  # a single batch in all: nothing left after the warm-up, so time it whole
-        return total / (time.perf_counter() - first)
-    return timed / (time.perf_counter() - start)
+        return Timing(total / (time.perf_counter() - first), first_batch_s or 0.0)
+    return Timing(timed / (time.perf_counter() - start), first_batch_s)
 
 
 def time_model_step(batch_size: int, image_size, device, model_name: str = "resnet18", repeats: int = 2) -> float:
@@ -141,12 +155,13 @@ class Sweep:
         return create_loader(dataset, config, seed=self.seed, normalize=self.in_loader)
 
     def measure(self, loader: str, config: LoaderConfig, non_blocking: bool = False, passes: int = 1,
-                warmup_batches: int = 1, repeats: int = 1) -> float:
+                warmup_batches: int = 1, repeats: int = 1) -> Timing:
         """Best of `repeats` timings: other processes on the machine only ever make a run slower."""
         normalize = None if loader == "baseline" else self.on_device
-        return max(time_loader(self.loader(loader, config), self.device, normalize, self.max_images,
+        timings = [time_loader(self.loader(loader, config), self.device, normalize, self.max_images,
                                non_blocking=non_blocking, passes=passes, warmup_batches=warmup_batches)
-                   for _ in range(repeats))
+                   for _ in range(repeats)]
+        return Timing(max(t.images_per_s for t in timings), min(t.first_batch_s for t in timings))
 
 
 class _ScanOf:
@@ -178,10 +193,11 @@ def run_sweep(data_dir, pipeline=None, workers=(0, 1, 2), batch_sizes=(16, 64), 
         config = LoaderConfig(batch_size=batch_size, num_workers=num_workers, pin_memory=False)
         baseline = None
         for loader in loaders:
-            images_per_s = sweep.measure(loader, config, repeats=repeats)
+            images_per_s, first_batch_s = sweep.measure(loader, config, repeats=repeats)
             baseline = baseline or images_per_s
             rows.append({"loader": loader, "num_workers": num_workers, "batch_size": batch_size,
-                         "images_per_s": round(images_per_s, 1), "ratio_to_baseline": round(images_per_s / baseline, 2)})
+                         "images_per_s": round(images_per_s, 1), "ratio_to_baseline": round(images_per_s / baseline, 2),
+                         "first_batch_s": round(first_batch_s, 3)})
             done += 1
             report(progress, done, total)
     variants = measure_variants(sweep, rows, repeats)
@@ -208,7 +224,7 @@ def measure_variants(sweep: Sweep, rows: list[dict], repeats: int = 1) -> list[d
         for pin in (False, True):
             for non_blocking in (False, True):
                 speed = sweep.measure(best["loader"], replace(base, pin_memory=pin), non_blocking=non_blocking,
-                                     repeats=repeats)
+                                     repeats=repeats).images_per_s
                 variants.append({"loader": best["loader"], "num_workers": base.num_workers, "batch_size": base.batch_size,
                                  "pin_memory": pin, "non_blocking": non_blocking, "persistent_workers": False,
                                  "epochs": 1, "images_per_s": round(speed, 1)})
@@ -216,7 +232,7 @@ def measure_variants(sweep: Sweep, rows: list[dict], repeats: int = 1) -> list[d
     if workers:
         for persistent in (False, True):
             config = replace(base, num_workers=workers, persistent_workers=persistent)
-            speed = sweep.measure(best["loader"], config, passes=2, warmup_batches=0, repeats=repeats)
+            speed = sweep.measure(best["loader"], config, passes=2, warmup_batches=0, repeats=repeats).images_per_s
             variants.append({"loader": best["loader"], "num_workers": workers, "batch_size": base.batch_size,
                              "pin_memory": False, "non_blocking": False, "persistent_workers": persistent,
                              "epochs": 2, "images_per_s": round(speed, 1)})

@@ -7,7 +7,7 @@ import pandas as pd
 
 def throughput_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(result["rows"], columns=["loader", "num_workers", "batch_size", "images_per_s",
-                                                 "ratio_to_baseline"])
+                                                 "ratio_to_baseline", "first_batch_s"])
 
 
 def throughput_chart(result: dict) -> alt.Chart:
@@ -19,7 +19,7 @@ def throughput_chart(result: dict) -> alt.Chart:
         color=alt.Color("loader:N", sort=["baseline", "default", "cached"]),
         column=alt.Column("num_workers:O", title="num_workers"),
         row=alt.Row("batch_size:O", title="batch_size"),
-        tooltip=["loader", "num_workers", "batch_size", "images_per_s", "ratio_to_baseline"],
+        tooltip=["loader", "num_workers", "batch_size", "images_per_s", "ratio_to_baseline", "first_batch_s"],
     ).properties(width=90, height=160)
 
 

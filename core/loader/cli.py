@@ -62,9 +62,9 @@ def format_result(result: dict) -> str:
     """The sweep as a plain-text table with the verdict underneath."""
     lines = [f"device {result['device']}, {result['images']} images, up to {result['max_images_per_row']} per row, "
              f"input {result['image_size'][0]}x{result['image_size'][1]}",
-             f"{'loader':<9} {'workers':>7} {'batch':>5} {'images/s':>9} {'x baseline':>10}"]
+             f"{'loader':<9} {'workers':>7} {'batch':>5} {'images/s':>9} {'x baseline':>10} {'1st batch s':>11}"]
     lines += [f"{r['loader']:<9} {r['num_workers']:>7} {r['batch_size']:>5} {r['images_per_s']:>9.1f} "
-              f"{r['ratio_to_baseline']:>10.2f}" for r in result["rows"]]
+              f"{r['ratio_to_baseline']:>10.2f} {r['first_batch_s']:>11.3f}" for r in result["rows"]]
     for v in result["variants"]:
         lines.append(f"variant {v['loader']} workers={v['num_workers']} batch={v['batch_size']} "
                      f"pin_memory={v['pin_memory']} non_blocking={v['non_blocking']} "
@@ -77,7 +77,8 @@ def format_result(result: dict) -> str:
                  + ("not timed)" if model_speed is None else f"{model_speed:.1f} images/s)"))
     recommended = result["recommended"]
     lines.append("recommended: " + ", ".join(f"{k}={recommended[k]}" for k in
-                                            ("num_workers", "cache", "decode", "pin_memory", "persistent_workers")))
+                                            ("num_workers", "batch_size", "cache", "decode", "pin_memory",
+                                             "persistent_workers")))
     return "\n".join(lines)
 
 

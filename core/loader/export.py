@@ -1,4 +1,4 @@
-"""The loader settings as the trainer's config section: YAML text, or merged into a config file."""
+"""The loader settings (and the pipeline they feed) as trainer config sections: YAML text, or merged into a file."""
 from __future__ import annotations
 
 import os
@@ -11,13 +11,24 @@ from core.loader.config import LoaderConfig
 from core.params import section_to_dict
 
 
-def loader_yaml(config: LoaderConfig) -> str:
-    """`loader:` section YAML, ready to paste into an experiment config."""
-    return yaml.safe_dump({"loader": section_to_dict(config)}, sort_keys=False)
+def config_sections(config: LoaderConfig, pipeline: str | None = None) -> dict:
+    """{'loader': ..., 'augment': {'train': pipeline}}; the augment part only when a pipeline file/preset is given."""
+    sections = {"loader": section_to_dict(config)}
+    if pipeline:
+        sections["augment"] = {"train": str(pipeline)}
+    return sections
 
 
-def write_loader_section(config: LoaderConfig, path) -> Path:
-    """Set the `loader` section of a YAML config file (created if missing); other sections are kept."""
+def loader_yaml(config: LoaderConfig, pipeline: str | None = None) -> str:
+    """The sections as YAML, ready to paste into an experiment config."""
+    return yaml.safe_dump(config_sections(config, pipeline), sort_keys=False)
+
+
+def write_loader_section(config: LoaderConfig, path, pipeline: str | None = None) -> Path:
+    """Set `loader` (and `augment.train` when `pipeline` is given) in a YAML config file, created if missing.
+
+    Every other section and key is kept, including `augment.val`.
+    """
     path = Path(path).expanduser()
     data = {}
     if path.exists():
@@ -27,7 +38,11 @@ def write_loader_section(config: LoaderConfig, path) -> Path:
             raise ConfigError(f"{path}: not valid YAML ({error}); fix or choose another file") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of config sections, not {type(data).__name__}")
-    data["loader"] = section_to_dict(config)
+    sections = config_sections(config, pipeline)
+    data["loader"] = sections["loader"]
+    if "augment" in sections:
+        augment = data.get("augment") if isinstance(data.get("augment"), dict) else {}
+        data["augment"] = {**augment, **sections["augment"]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

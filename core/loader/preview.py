@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core.errors import ConfigError
 from core.labels import NUM_CLASSES, class_name
 from core.loader.config import LoaderConfig
 from core.loader.factory import create_loader
@@ -18,7 +20,7 @@ def preview_batch(dataset, config: LoaderConfig, seed: int = 0, limit: int = 16)
     """The first batch the config yields (in this process, mixing included) as display images + captions."""
     quick = replace(config, num_workers=0, persistent_workers=False, prefetch_factor=None, timeout=0.0,
                     pin_memory=False)
-    batch = next(iter(create_loader(dataset, quick, seed=seed)))
+    batch = next(iter(create_loader(dataset, quick, seed=seed, **preview_ranks(config))))
     images = [to_display(image) for image in batch["image"][:limit]]
     captions = []
     for row in range(len(images)):
@@ -28,6 +30,17 @@ def preview_batch(dataset, config: LoaderConfig, seed: int = 0, limit: int = 16)
             caption += f" + {float(1 - batch['mix_lambda']):.2f} x {int(batch['label'][partner])}"
         captions.append(caption)
     return images, captions
+
+
+def preview_ranks(config: LoaderConfig) -> dict:
+    """create_loader's distributed arguments for a preview: rank 0 of 2 processes for sampler=distributed.
+
+    DistributedSampler only exists inside a torchrun run; one process here shows the share that the
+    first of two processes would draw (the other process gets the rest, no image twice).
+    """
+    if config.sampler == "distributed":
+        return {"distributed": True, "rank": 0, "world_size": 2}
+    return {"distributed": False, "rank": 0, "world_size": 1}
 
 
 def to_display(image) -> np.ndarray:
@@ -49,13 +62,15 @@ def display_pipeline(pipeline):
 def sampled_class_counts(labels, config: LoaderConfig, batches: int = 10, seed: int = 0) -> pd.DataFrame:
     """Class counts in the first `batches` batches the sampler draws, beside the dataset's own shares.
 
-    Only indices are drawn (no image is decoded), so this is instant even for large samples.
+    Only indices are drawn (no image is decoded), so this is instant even for large samples. For
+    sampler=distributed the counts are rank 0's share of a 2-process run (see preview_ranks).
     Columns: class, name, source ('sampled' / 'dataset'), count, share.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    validate_loader_config(config, len(labels))
-    sampler = build_sampler(config.sampler if config.sampler != "distributed" else "random", len(labels),
-                            shuffle=config.shuffle, num_samples=config.num_samples, labels=labels, seed=seed)
+    ranks = preview_ranks(config)
+    validate_loader_config(config, len(labels), distributed=ranks["distributed"])
+    sampler = build_sampler(config.sampler, len(labels), shuffle=config.shuffle, num_samples=config.num_samples,
+                            labels=labels, seed=seed, **ranks)
     batch_sampler = wrap_in_batches(sampler, len(labels), config.batch_size, config.drop_last)
     drawn = []
     for number, indices in enumerate(batch_sampler):
@@ -72,26 +87,60 @@ def sampled_class_counts(labels, config: LoaderConfig, batches: int = 10, seed: 
 
 
 BENCHMARK_PIPELINE = "benchmark (Resize 256x192 + flip + Normalize)"
+TYPED_PIPELINE = "another file (type its path)"
+PIPELINE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def exported_pipeline_files() -> list[Path]:
+    """The pipeline files in the folder the Augmentation page saves to, newest first."""
+    from core.augment.serialize import export_dir
+
+    folder = export_dir()
+    if not folder.is_dir():
+        return []
+    files = [path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in PIPELINE_SUFFIXES]
+    return sorted(files, key=lambda path: path.stat().st_mtime, reverse=True)
 
 
 def pipeline_choices() -> list[str]:
-    """The issue's benchmark pipeline, then the augmentation presets (when that package is present)."""
+    """Benchmark pipeline, the Augmentation page's saved files (as paths), the presets, then 'type a path'.
+
+    Every choice but the first and the last is a value `augment.train` accepts as it is.
+    """
     try:
         from core.augment import preset_names
     except ImportError:
-        return [BENCHMARK_PIPELINE]
-    return [BENCHMARK_PIPELINE, *preset_names()]
+        return [BENCHMARK_PIPELINE, TYPED_PIPELINE]
+    return [BENCHMARK_PIPELINE, *map(str, exported_pipeline_files()), *preset_names(), TYPED_PIPELINE]
 
 
-def load_named_pipeline(name: str):
-    """A pipeline by its page name: the benchmark default or an augmentation preset / file."""
-    if name == BENCHMARK_PIPELINE:
+def pipeline_source(choice: str, typed_path: str = "") -> str | None:
+    """What `augment.train` should say for a page choice: a preset name, a file path, or None (benchmark)."""
+    if choice == BENCHMARK_PIPELINE:
+        return None
+    if choice == TYPED_PIPELINE:
+        if not typed_path.strip():
+            raise ConfigError("pipeline file: type the path of a pipeline file (.yaml, .yml or .json, as the "
+                              "Augmentation page or A.save writes it)")
+        return str(Path(typed_path.strip()).expanduser().resolve())
+    return choice
+
+
+def load_pipeline_source(source: str | None):
+    """The A.Compose for a `pipeline_source` value; ConfigError naming the file when it cannot be loaded."""
+    if source is None:
         from core.loader.bench import default_pipeline
 
         return default_pipeline()
     from core.augment import load_pipeline, resolve_pipeline
 
-    return load_pipeline(resolve_pipeline(name))
+    try:
+        return load_pipeline(resolve_pipeline(source))
+    except ConfigError as error:
+        text = str(error)
+        named = text if text.startswith(source) else f"{source}: {text}"
+        raise ConfigError(f"pipeline {named} — fix the file, save one from the Augmentation page, "
+                          "or choose another pipeline") from None
 
 
 def preview_dataset(data_dir, pipeline, config: LoaderConfig, scan=None, progress=None):

@@ -10,9 +10,10 @@ import torch
 def seed_worker(worker_id: int) -> None:
     """Seed `random`, numpy and the dataset's Albumentations pipeline from the worker's torch seed.
 
-    torch seeds itself per worker (base seed + worker id, new each epoch, fixed by the loader's
-    generator), but numpy, `random` and the pipeline's own generator are forked with the parent's
-    state: without this every worker would draw the same flips, crops and mixup ratios.
+    torch seeds itself, numpy and `random` per worker (base seed + worker id, new each epoch, fixed
+    by the loader's generator); they are reseeded here from that same seed so all streams follow one
+    number. What torch cannot reach is the pipeline's own generator (A.Compose keeps one): it is forked
+    with the parent's state, so without this every worker would draw the same flips and crops.
     """
     seed = torch.initial_seed() % 2**32
     random.seed(seed)

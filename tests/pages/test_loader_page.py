@@ -90,6 +90,80 @@ def test_sweep_draws_a_chart_and_recommends_settings(page):
     page.button(key="loader_apply").click().run()
     assert not page.exception
     assert page.slider(key="loader_num_workers_1").value == 0  # the recommendation (0 workers measured)
+    assert page.number_input(key="loader_batch_size_1").value == 8  # batch_size applied too (only 8 measured)
+    assert page.session_state["loader_config"]["batch_size"] == 8
+
+
+def test_the_settings_are_published_for_the_training_page(page):
+    from core.loader.settings import loader_config_from_session
+
+    page.number_input(key="loader_batch_size_0").set_value(24).run()
+    assert loader_config_from_session(page.session_state).batch_size == 24
+    assert page.session_state["loader_config"]["batch_size"] == 24  # the key pages/4_Training.py reads
+
+
+def test_pin_memory_uses_the_shared_optional_bool_widget(page, tmp_path):
+    widget = page.selectbox(key="loader_pin_memory_0")
+    assert widget.options == ["auto", "true", "false"] and widget.value is None
+    widget.set_value(True).run()
+    assert not page.exception and page.session_state["loader_config"]["pin_memory"] is True
+
+
+def test_the_lecture_dataset_vs_dataloader_points_are_on_the_page(page):
+    expander, = [e for e in page.expander if "Dataset vs DataLoader" in e.label]
+    text = " ".join(m.value for m in expander.markdown)
+    for words in ("Map-style", "Iterable-style", "__getitem__", "__len__", "dynamic batch", "reusable",
+                  "DistributedSampler", "worker_init_fn"):
+        assert words in text, words
+
+
+def test_distributed_sampler_is_explained_and_previews_rank_0(page):
+    page.checkbox(key="loader_shuffle_0").uncheck()
+    page.selectbox(key="loader_sampler_0").select("distributed").run()
+    assert not page.exception and not page.error
+    assert any("torchrun" in i.value and "DistributedSampler" in i.value for i in page.info)
+    _, counts = chart_data(page, 0)
+    assert counts[counts.source == "sampled"]["count"].sum() == 42  # rank 0 of 2: half of the 84 images
+    page.number_input(key="loader_batch_size_0").set_value(5)
+    page.button(key="loader_preview").click().run()
+    assert not page.exception and len(page.image[0].captions) == 5
+
+
+@pytest.fixture
+def saved_pipeline(tmp_path, monkeypatch):
+    import albumentations as A
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    monkeypatch.setenv("MASKLAB_EXPORT_DIR", str(exports))
+    path = exports / "from_augment_page.yaml"
+    A.save(A.Compose([A.Resize(64, 48), A.HorizontalFlip(), A.Normalize()]), str(path), data_format="yaml")
+    return path
+
+
+def test_the_augmentation_pages_file_is_chosen_previewed_and_exported(demo_data_dir, saved_pipeline, tmp_path):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.run()
+    assert str(saved_pipeline) in at.selectbox(key="loader_pipeline").options
+    at.selectbox(key="loader_pipeline").select(str(saved_pipeline))
+    at.number_input(key="loader_batch_size_0").set_value(4)
+    at.button(key="loader_preview").click().run()
+    assert not at.exception and len(at.image[0].captions) == 4
+    target = tmp_path / "exp.yaml"
+    at.text_input(key="loader_export_path").input(str(target))
+    at.button(key="loader_export").click().run()
+    written = yaml.safe_load(target.read_text())
+    assert written["augment"]["train"] == str(saved_pipeline) and written["loader"]["batch_size"] == 4
+    assert f"train: {saved_pipeline}" in at.code[0].value
+
+
+def test_a_typed_pipeline_path_that_cannot_load_is_named(page, tmp_path):
+    missing = tmp_path / "missing.yaml"
+    page.selectbox(key="loader_pipeline").select("another file (type its path)").run()
+    page.text_input(key="loader_pipeline_path").input(str(missing)).run()
+    assert not page.exception
+    assert str(missing) in page.error[0].value and page.button(key="loader_preview").disabled
 
 
 def test_export_writes_the_loader_section_into_a_config(page, tmp_path):

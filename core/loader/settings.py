@@ -1,0 +1,42 @@
+"""The Loader page's settings between pages: where they live in session state, and how a recommendation merges in.
+
+The Loader page stores its last valid settings under LOADER_CONFIG_KEY; any other page (Training) reads
+them with `loader_config_from_session(st.session_state)` instead of knowing the key or the format.
+"""
+from __future__ import annotations
+
+from core.errors import ConfigError
+from core.loader.config import LoaderConfig
+from core.params import section_from_dict, section_to_dict
+
+LOADER_CONFIG_KEY = "loader_config"  # a dict of the `loader` section (section_to_dict), validated
+# What the sweep measures and therefore may recommend; every other setting stays the user's.
+RECOMMENDED_KEYS = ("num_workers", "batch_size", "cache", "decode", "pin_memory", "persistent_workers")
+# Settings that only mean something with worker processes (validation rejects them with 0 workers).
+WORKER_ONLY = {"persistent_workers": False, "prefetch_factor": None, "timeout": 0.0}
+
+
+def loader_config_from_session(session_state) -> LoaderConfig | None:
+    """The Loader page's current settings, or None if the page has not stored any (or they no longer parse)."""
+    stored = session_state.get(LOADER_CONFIG_KEY)
+    if stored is None:
+        return None
+    if isinstance(stored, LoaderConfig):
+        return stored
+    try:
+        return section_from_dict(LoaderConfig, stored, "loader.")
+    except ConfigError:  # a session from an older version of the page: fall back to the config file
+        return None
+
+
+def store_loader_config(session_state, config: LoaderConfig) -> None:
+    """Publish validated settings for the other pages (as a plain dict, like the YAML section)."""
+    session_state[LOADER_CONFIG_KEY] = section_to_dict(config)
+
+
+def apply_recommended(settings: dict, recommended: dict) -> dict:
+    """`settings` with the sweep's measured choices taken over; worker-only settings cleared for 0 workers."""
+    merged = {**settings, **{key: recommended[key] for key in RECOMMENDED_KEYS if key in recommended}}
+    if merged.get("num_workers") == 0:
+        merged.update(WORKER_ONLY)
+    return merged
