@@ -19,9 +19,16 @@ def int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes end as one `error:` line naming the option, like every other bad input (DESIGN.md)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description="Mask Lab command line")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m core", description="Mask Lab command line")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     demo = commands.add_parser("demo-data", help="write the synthetic demo dataset in the real layout")
     demo.add_argument("--out", required=True, help="folder to create (must not hold a dataset yet)")

@@ -86,3 +86,13 @@ def test_bad_data_dir_is_one_line(tmp_path):
 def test_demo_data_refuses_existing_dataset(demo_data_dir):
     result = run_cli("demo-data", "--out", demo_data_dir)
     assert result.returncode != 0 and "already holds a dataset" in result.stderr
+
+
+def test_usage_mistakes_are_one_line_naming_the_option(demo_data_dir):
+    for args, named in ((["describe", "--data-dir", demo_data_dir, "--age-edges", "30,abc"], "--age-edges"),
+                        (["describe"], "--data-dir"),
+                        (["bench-loader", "--data-dir", demo_data_dir, "--workers", "one"], "--workers")):
+        result = run_cli(*args)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], result.stderr
