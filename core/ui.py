@@ -24,6 +24,17 @@ def show_error(error: Exception, next_step: str | None = None) -> None:
     st.error(message + (f"\n\n{next_step}" if next_step else ""))
 
 
+def show_checkpoint_error(error: Exception, checkpoint: str, run_name: str, next_step: str) -> None:
+    """An error while loading and running a checkpoint: ours in words; torch's (a damaged file fails inside
+    torch.load in many ways, with advice that does not apply here) as the file that could not be read,
+    followed by `next_step`."""
+    if isinstance(error, MaskLabError):
+        show_error(error, "Fix what it names, then try again.")
+    else:
+        st.error(f"{checkpoint} of {run_name} could not be read ({type(error).__name__}); it may be damaged "
+                 f"(a full disk or a killed save).\n\n{next_step}")
+
+
 def st_progress_callback(text: str):
     bar = st.progress(0, text=text)
 

@@ -5,11 +5,13 @@ import streamlit as st
 from core.augment import preset_names, save_pipeline
 from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
+from core.loader.settings import loader_config_from_session
 from core.params import params_of, section_to_dict
 from core.train import follow
 from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
                                launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
                                unique_run_name)
+from core.train.pipeline_sizes import size_mismatch
 from core.ui import current_age_edges, current_data_dir, show_error
 from core.widgets import param_widget
 
@@ -19,7 +21,6 @@ BASE_LOADED_KEY = "train_base_loaded"
 AUTO_NAME_KEY = "train_auto_name"
 WIDGET_PREFIX = "cfg_"
 PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (core.augment.editor)
-LOADER_KEYS = ("loader_config",)          # the Loader page's exported LoaderConfig
 BUILTIN = "built-in: Resize to data.image_size + Normalize"
 PAGE_PIPELINE = "the Augmentation page's pipeline"
 SECTIONS = {"model": "Model", "loss": "Loss", "optim": "Optimizer", "sched": "Schedule", "train": "Training"}
@@ -31,6 +32,7 @@ add augmentation, regularise, stop earlier. Both low means it underfits (high bi
 a bigger model, a higher learning rate.
 """
 
+st.set_page_config(page_title="Training · Mask Lab", page_icon="😷", layout="wide")
 st.title("Training")
 st.caption("Compose a run, start it in the background, follow it live. Training runs in its own process: "
            "closing the tab or reloading does not stop it.")
@@ -66,8 +68,9 @@ def follow_panel(run_dir, ticking: bool) -> None:
     columns[1].metric("Elapsed", follow.format_seconds(progress.elapsed_s))
     columns[2].metric("ETA", follow.format_seconds(progress.eta_s) if progress.alive else "—")
     columns[3].metric("Device", progress.device)
-    columns[4].metric("Best val F1", "—" if progress.best_val_f1 is None else
-                      f"{progress.best_val_f1:.4f} (epoch {progress.best_epoch})")
+    best = progress.best_val_f1 is not None  # the epoch goes in the delta line: the value stays narrow
+    columns[4].metric("Best val F1", f"{progress.best_val_f1:.4f}" if best else "—",
+                      delta=f"epoch {progress.best_epoch}" if best else None, delta_color="off", delta_arrow="off")
     table = follow.curves(run_dir)
     if not table.empty:
         for column, metric in zip(st.columns(3), ("loss", "accuracy", "macro F1")):
@@ -116,10 +119,14 @@ if not names:
 else:
     if active:
         st.caption("Running now: " + ", ".join(f"**{run.name}**" for run in active))
-    followed = st.selectbox("Run", names, key=FOLLOW_KEY,
-                            format_func=lambda name: name + (" (running)" if name in {r.name for r in active} else ""))
+    # The state sits beside the picker, not in its option labels: the browser keeps a selectbox's labels
+    # from when it was first drawn, so "(running)" would outlive the run.
+    picker, state_column = st.columns([3, 1], vertical_alignment="bottom")
+    followed = picker.selectbox("Run", names, key=FOLLOW_KEY)
     run_dir = root / followed
-    ticking = follow.run_progress(run_dir).alive
+    picked = follow.run_progress(run_dir)
+    state_column.caption(f"State: **{picked.state}**")
+    ticking = picked.alive
     st.fragment(run_every=2 if ticking else None)(follow_panel)(run_dir, ticking)
 
 
@@ -142,12 +149,11 @@ def widget_values(section: str, base: dict, skip=()) -> dict:
 
 
 def loader_defaults(base: dict) -> tuple[dict, str]:
-    """The Loader page's settings when it exported some, else the starting config's."""
-    for key in LOADER_KEYS:
-        exported = st.session_state.get(key)
-        if exported is not None:
-            return (exported if isinstance(exported, dict) else section_to_dict(exported)), "the Loader page"
-    return base["loader"], "the starting config"
+    """The Loader page's settings when the user visited it, else the starting config's."""
+    exported = loader_config_from_session(st.session_state)
+    if exported is None:
+        return base["loader"], "the starting config"
+    return section_to_dict(exported), "the Loader page"
 
 
 st.header("New run")
@@ -173,7 +179,7 @@ with data_tab:
     base["data"]["age_edges"] = list(current_age_edges()) if sources[source] is None else base["data"]["age_edges"]
     values.update(widget_values("data", base, skip=("dir",)))
     train_choices = [BUILTIN] + ([PAGE_PIPELINE] if page_pipeline is not None else []) + preset_names()
-    val_choices = [BUILTIN] + preset_names()
+    val_choices = [BUILTIN] + ([PAGE_PIPELINE] if page_pipeline is not None else []) + preset_names()
     for choices, field in ((train_choices, "train"), (val_choices, "val")):
         if base["augment"][field] and base["augment"][field] not in choices:
             choices.append(base["augment"][field])  # a file path from the starting config
@@ -202,9 +208,10 @@ try:
 except MaskLabError as error:
     show_error(error)
     st.stop()
-pipeline_file = pipeline_file_for(root, run_name)
-values["augment.train"] = {BUILTIN: "", PAGE_PIPELINE: str(pipeline_file)}.get(train_choice, train_choice)
-values["augment.val"] = "" if val_choice == BUILTIN else val_choice
+pipeline_choices = {"train": train_choice, "val": val_choice}
+pipeline_files = {split: pipeline_file_for(root, run_name, split) for split in pipeline_choices}
+for split, choice in pipeline_choices.items():
+    values[f"augment.{split}"] = {BUILTIN: "", PAGE_PIPELINE: str(pipeline_files[split])}.get(choice, choice)
 values["run.root"], values["run.name"] = str(root), run_name
 
 try:
@@ -216,15 +223,25 @@ config_text = config_to_yaml(config)
 st.subheader("The exact config of this run")
 st.code(config_text, language="yaml")
 
+try:  # the page's pipeline is measured as it is now; its file is written only at Start
+    pipelines = {split: page_pipeline if choice == PAGE_PIPELINE else values[f"augment.{split}"]
+                 for split, choice in pipeline_choices.items()}
+    mismatch = size_mismatch(pipelines["train"], pipelines["val"], config.data.image_size)
+except MaskLabError as error:
+    show_error(error, "Pick another pipeline on the Data & augmentation tab.")
+    st.stop()
+if mismatch:
+    st.warning(mismatch)
+
 confirm = True
 if active:
     confirm = st.checkbox(f"Start a second run while {active[0].name} is running", key="train_confirm_second",
                           help="Both runs share the CPU/GPU and each slows down")
 if st.button("Start training", key="train_start", type="primary", disabled=not confirm):
     try:
-        if train_choice == PAGE_PIPELINE:
-            pipeline_file.parent.mkdir(parents=True, exist_ok=True)
-            save_pipeline(page_pipeline, pipeline_file)
+        for split, choice in pipeline_choices.items():
+            if choice == PAGE_PIPELINE:
+                save_pipeline(page_pipeline, pipeline_files[split])
         launch_training(config_text, root=root, name=run_name, allow_concurrent=bool(active))
     except MaskLabError as error:
         show_error(error)

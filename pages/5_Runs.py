@@ -8,11 +8,12 @@ from core.labels import class_name
 from core.train import follow
 from core.train.launch import runs_root
 from core.train.noise import read_suspects, write_suspects_to_relabel
-from core.ui import clear_data_caches, show_error, st_progress_callback
+from core.ui import clear_data_caches, show_checkpoint_error, show_error, st_progress_callback
 
 THUMB_WIDTH = 140
 SORTABLE = ("best val F1", "val accuracy", "time (s)", "started", "run", "state", "model")
 
+st.set_page_config(page_title="Runs · Mask Lab", page_icon="😷", layout="wide")
 st.title("Runs")
 st.caption("Compare runs, look inside the best checkpoint, and fix the labels the model keeps disagreeing with.")
 
@@ -28,9 +29,13 @@ left, right = st.columns([3, 1])
 sort_by = left.selectbox("Sort by", [column for column in SORTABLE if column in board.columns], key="runs_sort")
 ascending = right.toggle("Ascending", value=sort_by in ("run", "time (s)"), key="runs_ascending")
 board = board.sort_values(sort_by, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
-st.dataframe(board.drop(columns=["time (s)"]), hide_index=True, width="stretch",
-             column_config={"best val F1": st.column_config.NumberColumn(format="%.4f"),
-                            "val accuracy": st.column_config.NumberColumn(format="%.4f")})
+headers = follow.leaderboard_headers(board)
+column_config = {column: st.column_config.Column(header) for column, header in headers.items()}
+column_config.update({"run": st.column_config.TextColumn("run", pinned=True),
+                      "best val F1": st.column_config.NumberColumn("val F1", format="%.4f"),
+                      "val accuracy": st.column_config.NumberColumn("val acc", format="%.4f"),
+                      "best epoch": st.column_config.NumberColumn("best ep.", format="%d")})
+st.dataframe(board, hide_index=True, width="stretch", column_order=list(headers), column_config=column_config)
 st.caption("Click a column header to sort in place. Settings columns show the key settings and every setting "
            "in which the runs differ.")
 run_names = board["run"].tolist()
@@ -60,11 +65,14 @@ if best is None:
 else:
     st.caption(f"Epoch {best['epoch']}: val macro F1 {best['val_f1']:.4f}, accuracy {best['val_acc']:.4f}.")
     per_class = follow.per_class_table(best, age_edges)
-    f1_column, confusion_column = st.columns([2, 3])
+    f1_column, confusion_column = st.columns(2)
     with f1_column:
         st.subheader("Per-class F1")
         st.dataframe(per_class, hide_index=True, width="stretch", height=460,
-                     column_config={"F1": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f")})
+                     column_config={"class": st.column_config.NumberColumn("#", width=32),
+                                    "F1": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f",
+                                                                          width="small"),
+                                    "support": st.column_config.NumberColumn("images", width=56)})
     cells = follow.confusion_table(best)
     with confusion_column:
         st.subheader("Confusion matrix (rows = true class)")
@@ -85,10 +93,9 @@ else:
                                          key="runs_compute_cells"):
         try:
             predictions = follow.compute_val_predictions(run_dir, progress=st_progress_callback("Predicting"))
-        except MaskLabError as error:
-            show_error(error, "The checkpoint or the data directory is not usable; see the message.")
-        except (OSError, RuntimeError, KeyError) as error:
-            show_error(error, "best.pt looks damaged; resume or re-train the run.")
+        except Exception as error:  # noqa: BLE001 — a damaged checkpoint fails inside torch.load in many ways
+            show_checkpoint_error(error, "best.pt", chosen, f"Train again from this run's config (on the Training "
+                                                            f"page, start from 'run {chosen}') or pick another run.")
     if predictions is not None and cell is not None:
         data_dir = follow.run_data_dir(run_dir)
         images = follow.cell_images(predictions, *cell)

@@ -7,7 +7,7 @@ from core.train import follow
 from core.train.launch import runs_root
 from core.train.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
 from core.train.submission import validate_submission
-from core.ui import current_data_dir, load_train_scan, show_error, st_progress_callback
+from core.ui import current_data_dir, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
 
 CHECKPOINT_FILES = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}
 
@@ -59,11 +59,9 @@ if st.button("Make submission", key="sub_make", type="primary", disabled=not rea
     try:
         result = predict(run_dir, data_dir=data_dir, checkpoint=checkpoint, tta=tta,
                          progress=st_progress_callback("Predicting the eval set"))
-    except MaskLabError as error:
-        show_error(error, "Fix the problem named above, then make the submission again.")
     except Exception as error:  # noqa: BLE001 — a damaged checkpoint fails inside torch.load in many ways
-        show_error(error, f"{CHECKPOINT_FILES[checkpoint]} of {run_name} could not be used; it may be damaged "
-                          "(a disk full or a killed save). Pick the other checkpoint or resume the run.")
+        show_checkpoint_error(error, CHECKPOINT_FILES[checkpoint], run_name,
+                              "Pick the other checkpoint, resume the run, or train it again.")
     else:
         st.success(f"Wrote {result['rows']} predictions with the {result['checkpoint']} checkpoint (epoch "
                    f"{result['epoch']}{', flip TTA' if result['tta'] else ''}) to {result['path']}.")

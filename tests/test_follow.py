@@ -117,6 +117,20 @@ def test_leaderboard_sorts_by_best_f1_and_shows_settings_that_differ(tmp_path):
     assert follow.leaderboard(tmp_path / "nothing").empty
 
 
+def test_key_settings_are_columns_with_short_headers(tmp_path):
+    done = {"state": "finished", "epoch": 1, "epochs": 1, "model": "small_cnn"}
+    for name, lr in (("a", 0.01), ("b", 0.001)):  # the same three-head setting in both: a key column all the same
+        write_run(tmp_path, name, done, [epoch_line(1, lr * 10)],
+                  config={"model": {"name": "small_cnn", "heads": "multi"}, "optim": {"lr": lr}, "train": {"epochs": 1}})
+    table = follow.leaderboard(tmp_path)
+    assert table["model.heads"].tolist() == ["multi", "multi"]
+    headers = follow.leaderboard_headers(table)
+    assert headers["model.heads"] == "heads" and headers["model.name"] == "model"
+    # What the page leaves out: a repeat of model.name, the sort helper, and train.epochs ("epochs" has it).
+    assert not {"model", "time (s)", "device", "train.epochs"} & set(headers)
+    assert list(headers)[:2] == ["run", "state"]
+
+
 def test_overlay_of_two_runs(tmp_path):
     done = {"state": "finished", "epoch": 2, "epochs": 2}
     a = write_run(tmp_path, "a", done, [epoch_line(1, 0.1), epoch_line(2, 0.2)])

@@ -1,8 +1,9 @@
-"""Starting, finding, cancelling and resuming trainer processes (a fast stand-in trainer plays the CLI)."""
+"""Starting, finding, cancelling and resuming trainer processes: the real `python -m core train` on tiny demo data."""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,15 +16,30 @@ from core.errors import ConfigError, MaskLabError
 from core.train import launch
 from core.train.launch import (cancel_run, find_active_runs, launch_training, pid_alive, resume_training,
                                run_is_active, stopped_before_status, tail_text, unique_run_name)
+from tests.pages.tiny_run import tiny_config
 
-FAKE = [sys.executable, str(Path(__file__).with_name("fake_trainer.py"))]
-
-
-def fake_config(root, name, **fake) -> str:
-    return yaml.safe_dump({"run": {"root": str(root), "name": name}, "fake": fake})
+LIMIT_S = 90  # a tiny epoch takes well under a second; importing torch takes a few on a busy machine
+LONG = 500  # epochs of a run kept alive for the cancel tests (cancelled long before the end)
 
 
-def wait_for(condition, limit=15.0):
+@pytest.fixture
+def runs(tmp_path):
+    """The runs root; every trainer still going at the end is killed (a failing test must not leave one)."""
+    root = tmp_path / "runs"
+    yield root
+    for run in find_active_runs(root):
+        os.kill(run.pid, signal.SIGKILL)
+
+
+def config_text(data_dir, root, name, epochs=1, **settings) -> str:
+    config = tiny_config(data_dir, root, name, epochs=epochs)
+    for key, value in settings.items():
+        section, field = key.split("__")
+        config.setdefault(section, {})[field] = value
+    return yaml.safe_dump(config)
+
+
+def wait_for(condition, limit=LIMIT_S) -> bool:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if condition():
@@ -52,43 +68,51 @@ def test_run_names_are_plain_and_never_reused(tmp_path):
             unique_run_name(tmp_path, bad)
 
 
-def test_launch_runs_in_its_own_session_and_finishes(tmp_path):
-    started = launch_training(fake_config(tmp_path, "one", epochs=2, steps=3), root=tmp_path, name="one",
-                              command_prefix=FAKE)
+def test_launch_runs_in_its_own_session_and_finishes(demo_data_dir, runs):
+    started = launch_training(config_text(demo_data_dir, runs, "one"), root=runs, name="one")
     run_dir = Path(started.run_dir)
     assert os.getsid(started.pid) == started.pid  # a new session: not killed with the Streamlit script
-    assert wait_for(lambda: state_of(run_dir) == "finished")
+    assert wait_for(lambda: state_of(run_dir) == "finished"), launch.tail_text(started.log)
     assert wait_for(lambda: not pid_alive(started.pid))
-    assert not run_is_active(run_dir) and find_active_runs(tmp_path) == []
-    record = json.loads((tmp_path / ".launches" / "one.json").read_text())
-    assert record["pid"] == started.pid and record["command"][-2:] == ["--config", str(tmp_path / ".launches" / "one.yaml")]
+    assert not run_is_active(run_dir) and find_active_runs(runs) == []
+    record = json.loads((runs / ".launches" / "one.json").read_text())
+    assert record["pid"] == started.pid and record["command"][-2:] == ["--config", str(runs / ".launches" / "one.yaml")]
+    assert record["command"][1:3] == ["-m", "core"]  # the real trainer CLI
+    # A finished run is not active even though its launch record and its status keep the trainer's pid.
+    assert launch.read_status_file(run_dir)["pid"] == started.pid and (run_dir / "best.pt").stat().st_size > 1000
 
 
-def test_second_run_needs_confirmation_and_cancel_then_resume(tmp_path):
-    first = launch_training(fake_config(tmp_path, "slow", epochs=2, steps=40, step_s=0.05), root=tmp_path,
-                            name="slow", command_prefix=FAKE)
+def test_second_run_needs_confirmation_and_cancel_then_resume(demo_data_dir, runs):
+    first = launch_training(config_text(demo_data_dir, runs, "slow", epochs=LONG), root=runs, name="slow")
     run_dir = Path(first.run_dir)
-    assert [run.name for run in find_active_runs(tmp_path)] == ["slow"]  # seen even before status.json
+    assert [run.name for run in find_active_runs(runs)] == ["slow"]  # seen even before status.json
     with pytest.raises(MaskLabError, match="already going"):
-        launch_training(fake_config(tmp_path, "two"), root=tmp_path, name="two", command_prefix=FAKE)
-    second = launch_training(fake_config(tmp_path, "two", epochs=1, steps=1), root=tmp_path, name="two",
-                             allow_concurrent=True, command_prefix=FAKE)
-    assert wait_for(lambda: state_of(Path(second.run_dir)) == "finished")
+        launch_training(config_text(demo_data_dir, runs, "two"), root=runs, name="two")
+    # Confirmed, a second launch starts (this one stops at once on a bad setting: no second training).
+    second = launch_training(config_text(demo_data_dir, runs, "two", model__name="nope"), root=runs, name="two",
+                             allow_concurrent=True)
+    assert second.pid != first.pid
 
-    assert wait_for(lambda: launch.read_status_file(run_dir).get("step", 0) >= 2)
+    assert wait_for(lambda: state_of(run_dir) == "running" and launch.read_status_file(run_dir).get("epoch", 0) >= 1), \
+        launch.tail_text(first.log)
     with pytest.raises(MaskLabError, match="still running"):
-        resume_training(run_dir, command_prefix=FAKE)
+        resume_training(run_dir)
     assert cancel_run(run_dir) == first.pid
     assert wait_for(lambda: state_of(run_dir) == "cancelled")
     assert wait_for(lambda: not run_is_active(run_dir))
+    cancelled_epoch = launch.read_status_file(run_dir)["epoch"]
+    assert 1 <= cancelled_epoch < LONG
     with pytest.raises(MaskLabError, match="not running"):
         cancel_run(run_dir)
 
-    resumed = resume_training(run_dir, command_prefix=FAKE)
+    resumed = resume_training(run_dir)
     assert resumed.kind == "resume" and resumed.run_dir == str(run_dir)
     assert run_is_active(run_dir)  # active at once, though status.json still says cancelled
-    cancel_run(run_dir)
+    assert [run.name for run in find_active_runs(runs)] == ["slow"]
+    assert wait_for(lambda: state_of(run_dir) == "running"), launch.tail_text(resumed.log)
+    assert cancel_run(run_dir) == resumed.pid  # the resumed trainer's pid from status.json, not the first one's
     assert wait_for(lambda: not run_is_active(run_dir))
+    assert state_of(run_dir) == "cancelled" and launch.read_status_file(run_dir)["epoch"] >= cancelled_epoch
 
 
 def test_resume_needs_a_checkpoint(tmp_path):
@@ -96,21 +120,22 @@ def test_resume_needs_a_checkpoint(tmp_path):
     run_dir.mkdir()
     (run_dir / "status.json").write_text(json.dumps({"state": "failed"}))
     with pytest.raises(MaskLabError, match="no last.pt"):
-        resume_training(run_dir, command_prefix=FAKE)
+        resume_training(run_dir)
 
 
-def test_a_run_that_dies_before_its_status_shows_why(tmp_path):
-    started = launch_training(fake_config(tmp_path, "bad", fail=True), root=tmp_path, name="bad", command_prefix=FAKE)
+def test_a_run_that_dies_before_its_status_shows_why(demo_data_dir, runs):
+    started = launch_training(config_text(demo_data_dir, runs, "bad", model__name="nope"), root=runs, name="bad")
     assert wait_for(lambda: not pid_alive(started.pid))
-    message = stopped_before_status(tmp_path / "bad")
-    assert "model.name" in message
-    assert find_active_runs(tmp_path) == []
+    message = stopped_before_status(runs / "bad")
+    assert "model.name" in message and "'nope'" in message
+    assert find_active_runs(runs) == [] and not (runs / "bad").exists()
 
 
 def test_an_existing_run_directory_is_refused(tmp_path):
     (tmp_path / "taken").mkdir()
     with pytest.raises(ConfigError, match="never overwritten"):
-        launch_training("{}", root=tmp_path, name="taken", command_prefix=FAKE)
+        launch_training("{}", root=tmp_path, name="taken")
+    assert not (tmp_path / ".launches" / "taken.json").exists()  # nothing was started
 
 
 def test_a_stale_status_with_a_dead_pid_is_not_running(tmp_path):

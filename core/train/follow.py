@@ -23,10 +23,17 @@ from core.train.launch import (ACTIVE_STATES, LAUNCH_DIR, launch_log_path, pid_a
 
 METRIC_NAMES = {"loss": "loss", "acc": "accuracy", "f1": "macro F1"}
 # Settings always worth a leaderboard column; others appear when they differ between runs.
-KEY_SETTINGS = ("model.name", "model.head", "loss.name", "optim.name", "optim.lr", "loader.batch_size",
-                "data.image_size", "train.epochs")
+KEY_SETTINGS = ("model.name", "model.heads", "loss.name", "optim.name", "optim.lr", "loader.batch_size",
+                "data.image_size")
+# Short headers for the key settings, so the leaderboard fits a laptop screen.
+SETTING_LABELS = {"model.name": "model", "model.heads": "heads", "loss.name": "loss", "optim.name": "optimizer",
+                  "optim.lr": "lr", "loader.batch_size": "batch", "data.image_size": "size"}
+# Leaderboard columns the page leaves out: "model" repeats model.name, "time (s)" is there to sort by,
+# the device of each run is on the Training page.
+HIDDEN_COLUMNS = ("model", "time (s)", "device")
 # Settings that differ between every pair of runs without saying anything about the experiment.
-IGNORED_SETTINGS = ("run.name", "run.root")
+# train.epochs is the "epochs" column's total already (a resume may extend it).
+IGNORED_SETTINGS = ("run.name", "run.root", "train.epochs")
 
 
 # ---------------------------------------------------------------- reading the files
@@ -306,6 +313,11 @@ def leaderboard(root) -> pd.DataFrame:
     keep.sort(key=lambda key: (key not in KEY_SETTINGS, KEY_SETTINGS.index(key) if key in KEY_SETTINGS else 0, key))
     table = pd.concat([table, settings[keep].reset_index(drop=True)], axis=1)
     return table.sort_values("best val F1", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def leaderboard_headers(board: pd.DataFrame) -> dict:
+    """{column: header} of the columns the Runs page shows, in order (short names for the key settings)."""
+    return {column: SETTING_LABELS.get(column, column) for column in board.columns if column not in HIDDEN_COLUMNS}
 
 
 def _number(value):

@@ -84,8 +84,7 @@ def trainer_command() -> list[str]:
     return [sys.executable, "-m", "core"]
 
 
-def launch_training(config_text: str, root=None, name: str | None = None, allow_concurrent: bool = False,
-                    command_prefix: list[str] | None = None) -> Launch:
+def launch_training(config_text: str, root=None, name: str | None = None, allow_concurrent: bool = False) -> Launch:
     """Write the composed config and start `python -m core train --config FILE` in its own session.
 
     `config_text` is the experiment YAML; its run.root and run.name are set by the caller (the run
@@ -102,11 +101,11 @@ def launch_training(config_text: str, root=None, name: str | None = None, allow_
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / f"{name}.yaml"
     config_path.write_text(config_text, encoding="utf-8")
-    command = [*(command_prefix or trainer_command()), "train", "--config", str(config_path)]
+    command = [*trainer_command(), "train", "--config", str(config_path)]
     return _start(command, root, name, kind="train")
 
 
-def resume_training(run_dir, allow_concurrent: bool = False, command_prefix: list[str] | None = None) -> Launch:
+def resume_training(run_dir, allow_concurrent: bool = False) -> Launch:
     """Start `python -m core train --resume RUN_DIR` for a cancelled or failed run."""
     run_dir = Path(run_dir)
     if run_is_active(run_dir):
@@ -115,7 +114,7 @@ def resume_training(run_dir, allow_concurrent: bool = False, command_prefix: lis
         raise MaskLabError(f"{run_dir}: no last.pt to resume from (the run stopped before its first save). "
                            "Start a new run instead.")
     _refuse_if_busy(run_dir.parent, allow_concurrent)
-    command = [*(command_prefix or trainer_command()), "train", "--resume", str(run_dir)]
+    command = [*trainer_command(), "train", "--resume", str(run_dir)]
     return _start(command, run_dir.parent, run_dir.name, kind="resume")
 
 
@@ -332,6 +331,7 @@ def config_from_values(values: dict):
     return config_from_dict(nested)
 
 
-def pipeline_file_for(root, name: str) -> Path:
-    """Where the Augmentation page's pipeline is saved for run `name` (kept for --resume and repeats)."""
-    return launch_dir(root) / f"{name}.train-pipeline.yaml"
+def pipeline_file_for(root, name: str, split: str = "train") -> Path:
+    """Where the Augmentation page's pipeline is saved as run `name`'s train or val pipeline (kept for
+    --resume and repeats)."""
+    return launch_dir(root) / f"{name}.{split}-pipeline.yaml"

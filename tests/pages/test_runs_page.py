@@ -3,6 +3,7 @@ and accepting label-noise suspects into relabel.csv — on a real tiny run."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +48,12 @@ def test_leaderboard_overlay_and_best_checkpoint(demo_copy, tmp_path):
     assert set(board["run"]) == {"alpha", "beta"} and set(board["state"]) == {"finished"}
     assert {"best val F1", "val accuracy", "epochs", "time", "model", "model.name", "optim.lr"} <= set(board.columns)
     assert board["epochs"].tolist() == ["2/2", "2/2"]
+    # Fits a laptop screen: no repeated columns, short headers for the settings, F1 shown to 4 places.
+    shown = list(at.dataframe[0].proto.column_order)
+    assert shown[:3] == ["run", "state", "best val F1"] and "model.heads" in shown
+    assert not {"model", "time (s)", "device", "train.epochs"} & set(shown)
+    headers = json.loads(at.dataframe[0].proto.columns)
+    assert headers["model.heads"]["label"] == "heads" and headers["best val F1"]["type_config"]["format"] == "%.4f"
     at.selectbox(key="runs_sort").select("run").run()
     at.toggle(key="runs_ascending").set_value(False).run()
     assert at.dataframe[0].value["run"].tolist() == ["beta", "alpha"]
@@ -87,3 +94,25 @@ def test_accepting_a_suspect_writes_relabel_csv(demo_copy, tmp_path):
     relabel = pd.read_csv(demo_copy / "relabel.csv")
     assert (relabel["path"] == first["path"]).any()
     assert any("relabel.csv" in s.value for s in at.success)
+
+
+def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_data_dir, tmp_path):
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "broken")
+    (run_dir / "best.pt").write_bytes(b"not a checkpoint")
+    at = open_page(demo_data_dir)
+    at.button(key="runs_compute_cells").click().run()
+    assert not at.exception, at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "best.pt of broken could not be read" in message and "Training page" in message
+    assert "weights_only" not in message  # torch's advice about its own flag does not help here
+
+    going = tmp_path / "runs" / "going"  # started, no epoch finished yet
+    going.mkdir()
+    (going / "config.yaml").write_text("model: {name: small_cnn}\n")
+    (going / "status.json").write_text(json.dumps({"state": "running", "pid": os.getpid(), "epoch": 0, "epochs": 3}))
+    at = open_page(demo_data_dir)
+    at.selectbox(key="runs_detail").select("going").run()
+    assert not at.exception, at.exception
+    assert any("going has no finished epoch yet" in i.value and "first validation" in i.value for i in at.info)
+    board = at.dataframe[0].value.set_index("run")
+    assert board.loc["going", "state"] == "running" and board.loc["going", "epochs"] == "0/3"

@@ -13,9 +13,12 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from core.augment import load_preset
 from core.train.launch import find_active_runs, pid_alive, read_launch
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "4_Training.py")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(REPO_ROOT / "pages" / "4_Training.py")
+PAGE_PIPELINE = "the Augmentation page's pipeline"
 LIMIT_S = 120
 EPOCHS = 12  # long enough to catch it running: a tiny epoch takes a fraction of a second
 
@@ -98,6 +101,9 @@ def test_start_a_tiny_run_follow_it_and_see_it_from_a_second_session(demo_data_d
     launch = read_launch(tmp_path / "runs", "tiny")
     assert launch is not None and pid_alive(launch.pid)  # a separate process, and the script returned
     assert at.selectbox(key="train_follow").value == "tiny"
+    # The state is beside the picker, never in its labels (which the browser would not refresh).
+    assert at.selectbox(key="train_follow").options == ["tiny"]
+    assert any(c.value.startswith("State:") and "finished" not in c.value for c in at.caption)
 
     second = open_page(demo_data_dir)  # another browser tab
     assert second.selectbox(key="train_follow").value == "tiny"
@@ -118,6 +124,9 @@ def test_start_a_tiny_run_follow_it_and_see_it_from_a_second_session(demo_data_d
     assert seen_states & {"starting", "running"}
     assert at.progress[0].value == 100 and "Epoch 1/1 done" in at.progress[0].proto.text
     assert metric(at, "State") == "finished" and metric(at, "Device") == "cpu"
+    assert "State: **finished**" in [c.value for c in at.caption]
+    best = next(m for m in at.metric if m.label == "Best val F1")
+    assert len(best.value) == len("0.0000") and best.delta == "epoch 1"  # the epoch below: the value stays narrow
     titles = [json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")]
     assert {"loss", "accuracy", "macro F1"} <= set(titles)
     assert not any(b.key == "train_cancel" for b in at.button)  # nothing to cancel once finished
@@ -157,3 +166,49 @@ def test_cancel_then_resume_continues_the_run(demo_data_dir, tmp_path):
     epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
               if json.loads(line)["kind"] == "epoch"]
     assert epochs == list(range(1, EPOCHS + 1))  # the resumed run continued the count, without repeats or gaps
+
+
+def test_no_runs_yet_says_what_to_do(demo_data_dir, tmp_path):
+    at = open_page(demo_data_dir)
+    assert any("No runs yet" in i.value and "press Start" in i.value for i in at.info)
+    assert not any(s.key == "train_follow" for s in at.selectbox)
+
+
+def test_loader_page_settings_reach_the_training_config(demo_data_dir):
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.run()
+    at.switch_page("pages/3_Loader.py").run()
+    at.number_input(key="loader_batch_size_0").set_value(24)
+    at.checkbox(key="loader_drop_last_0").check().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/4_Training.py").run()
+    assert not at.exception, at.exception
+    config = yaml.safe_load(at.code[-1].value)
+    assert config["loader"]["batch_size"] == 24 and config["loader"]["drop_last"] is True
+    assert at.number_input(key="cfg_loader.batch_size").value == 24
+    assert any("from the Loader page" in c.value for c in at.caption)
+
+
+def test_validation_pipeline_can_be_the_augmentation_pages_and_sizes_must_agree(demo_data_dir, tmp_path):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["aug_pipeline"] = load_preset("baseline")  # Resize 256 x 192
+    at.run()
+    assert not at.exception, at.exception
+    at.number_input(key="cfg_data.image_size__0").set_value(96)
+    at.number_input(key="cfg_data.image_size__1").set_value(72)
+    at.text_input(key="train_run_name").input("sizes").run()
+    assert at.selectbox(key="cfg_augment.train").value == PAGE_PIPELINE
+    warning = " ".join(w.value for w in at.warning)
+    assert "256 high x 192 wide" in warning and "96 high x 72 wide" in warning and "data.image_size" in warning
+
+    at.selectbox(key="cfg_augment.val").select(PAGE_PIPELINE).run()
+    assert not at.exception, at.exception
+    assert not any("validation pipeline makes" in w.value for w in at.warning)
+    config = yaml.safe_load(at.code[-1].value)
+    val_file = Path(config["augment"]["val"])
+    assert val_file.name == "sizes.val-pipeline.yaml" and config["augment"]["train"] != config["augment"]["val"]
+    at.button(key="train_start").click().run()  # saves both pipelines before the trainer starts
+    assert not at.exception, at.exception
+    assert yaml.safe_load(val_file.read_text()) == yaml.safe_load(Path(config["augment"]["train"]).read_text())
