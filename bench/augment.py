@@ -25,7 +25,7 @@ from core.augment.timing import median_ms, order_experiment, single_threaded, to
 
 PREVIEW_IMAGES, PREVIEW_DRAWS = 8, 4
 # Inputs torchvision only accepts as tensors, so the PIL column says n/a for them.
-TENSOR_ONLY = {"Normalize", "ImageCompression", "CoarseDropout"}
+TENSOR_ONLY = {"Normalize", "ImageCompression", "CoarseDropout", "GaussNoise"}
 
 
 def preview_pipeline() -> Pipeline:

@@ -36,6 +36,10 @@ class Param:
     step: float | None = None
     choices: tuple | None = None
     optional: bool = False  # None is a valid value ("not set")
+    # Where a slider starts and ends when that differs from the valid range (e.g. an unbounded rotation
+    # shown as -180..180). Widgets only: validation never reads them, and a value outside still shows.
+    slider_min: float | None = None
+    slider_max: float | None = None
 
     def validate(self, value, where: str | None = None):
         """Coerce `value` to this parameter's type and check its range; raise ConfigError naming it."""

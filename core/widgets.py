@@ -12,8 +12,9 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
                  format_func=None):
     """Draw the widget for `param` (current `value`, else its default) and return what the user chose.
 
-    Values outside the declared range are still accepted by number inputs without bounds so that
-    validation, not the widget, reports them in words. `format_func` names choice values (e.g. 1 -> "linear").
+    Widgets never clamp: a slider widens to show a value outside its usual span, and number inputs
+    have no bounds, so that validation, not the widget, judges a value and reports it in words.
+    `format_func` names choice values (e.g. 1 -> "linear").
     """
     value = param.default if value is None and not param.optional else value
     label = label or param.name
@@ -40,9 +41,9 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
             if value is None:  # keep a value that is set (an imported one); fall back only when unset
                 value = param.default if param.default is not None else (param.min or 0)
         step = param.step if param.step is not None else (1 if cast is int else 0.01)
-        if param.min is not None and param.max is not None and (param.max - param.min) / step <= 1000:
-            value = min(max(cast(value), cast(param.min)), cast(param.max))
-            return st.slider(label, min_value=cast(param.min), max_value=cast(param.max), value=value,
+        bounds = slider_bounds(param, [cast(value)], step)
+        if bounds is not None:
+            return st.slider(label, min_value=cast(bounds[0]), max_value=cast(bounds[1]), value=cast(value),
                              step=cast(step), key=key, help=help)
         return st.number_input(label, value=cast(value), step=cast(step), key=key, help=help)
     if param.kind == "list":
@@ -53,6 +54,22 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
             return text  # validation names the parameter and the bad text
     text = st.text_input(label, value="" if value is None else str(value), key=key, help=help)
     return None if param.optional and text == "" else text
+
+
+def slider_bounds(param: Param, values: list, step: float) -> tuple[float, float] | None:
+    """(low, high) of a slider for `param`, or None where a number input fits better.
+
+    The slider spans the declared hint (else the valid range) and widens to include `values`, so a
+    value from a file outside the usual span is shown as it is, never clamped behind the user's back.
+    """
+    low = param.slider_min if param.slider_min is not None else param.min
+    high = param.slider_max if param.slider_max is not None else param.max
+    if low is None or high is None:
+        return None
+    low, high = min([low, *values]), max([high, *values])
+    if (high - low) / step > 1000:
+        return None
+    return low, high
 
 
 def two_number_widget(param: Param, key: str, value, label: str, help: str | None):
@@ -72,12 +89,10 @@ def two_number_widget(param: Param, key: str, value, label: str, help: str | Non
     except (TypeError, ValueError):
         fallback = param.default if param.default is not None else (param.min or 0, param.min or 0)
         low, high = (cast(number) for number in fallback)
-    bounded = param.min is not None and param.max is not None
-    if param.kind != "int_pair" and bounded and (param.max - param.min) / step <= 1000 and low <= high:
-        lowest, highest = cast(param.min), cast(param.max)
-        low, high = min(max(low, lowest), highest), min(max(high, lowest), highest)
-        return st.slider(label, min_value=lowest, max_value=highest, value=(low, high), step=step, key=key,
-                         help=help)
+    bounds = slider_bounds(param, [low, high], step)
+    if param.kind != "int_pair" and bounds is not None and low <= high:
+        return st.slider(label, min_value=cast(bounds[0]), max_value=cast(bounds[1]), value=(low, high), step=step,
+                         key=key, help=help)
     names = ("", "") if param.kind == "int_pair" else (" (low)", " (high)")
     first, second = st.columns(2)
     with first:

@@ -32,6 +32,7 @@ your pipeline and your images.
 them dearer (the lecture's resize-up-then-rotate example). The *Order experiment* tab times both orders.
 """
 
+st.set_page_config(page_title="Augmentation · Mask Lab", page_icon="😷", layout="wide")
 st.title("Augmentation lab")
 st.caption("Build the augmentation pipeline, see it on real images, time it, export it for the trainer.")
 with st.expander("Why augment, and why the order matters (lectures 3 and 4)"):
@@ -73,7 +74,7 @@ images = decoded_images(str(data_dir), tuple(picked["path"]))
 pipeline = current_pipeline()
 show_flash()
 
-editor_column, preview_column = st.columns([5, 6], gap="medium")
+editor_column, preview_column = st.columns(2, gap="medium")
 with editor_column:
     st.subheader("Pipeline")
     problems = pipeline_editor(pipeline)

@@ -17,7 +17,9 @@ REQUIRED = {"HorizontalFlip", "Affine", "ShiftScaleRotate", "Rotate", "RandomRes
             "ImageCompression", "CoarseDropout", "Normalize"}
 TORCHVISION = {"HorizontalFlip", "Rotate", "Affine", "ShiftScaleRotate", "RandomResizedCrop", "CenterCrop", "Crop",
                "Resize", "Perspective", "ColorJitter", "RandomBrightnessContrast", "GaussianBlur", "ToGray",
-               "Normalize", "ImageCompression", "CoarseDropout"}
+               "Normalize", "ImageCompression", "CoarseDropout", "GaussNoise", "HueSaturationValue"}
+# (height, width) out of a 512x384 face where a step's starting arguments change the size
+OUTPUT_SIZE = {"Resize": (256, 192), "RandomResizedCrop": (256, 192), "CenterCrop": (384, 320), "Crop": (384, 320)}
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +38,14 @@ def test_every_entry_builds_with_its_defaults_and_runs_on_a_real_jpeg(name, face
     for param in entry.params:  # the declared defaults pass their own declaration
         assert param.validate(entry.defaults[param.name], param.name) is not None or param.optional
     transform = make_transform(new_step(name, p=1.0), name)
+    transform.set_random_seed(0)
     output = transform(image=face)["image"]
     height, width = (output.shape[-2:] if isinstance(output, torch.Tensor) else output.shape[:2])
-    assert height > 0 and width > 0
-    if name == "Resize":
-        assert (height, width) == (256, 192)  # sized for training, not the library's required-argument gap
+    assert (height, width) == OUTPUT_SIZE.get(name, face.shape[:2])  # the starting sizes fit 384x512 faces
+    if name == "ToTensorV2":
+        assert torch.equal(output, torch.from_numpy(face).permute(2, 0, 1))  # a layout change, same values
+    elif (height, width) == face.shape[:2]:
+        assert not np.array_equal(np.asarray(output), face)  # applied with p=1, it changes the picture
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
@@ -65,10 +70,12 @@ def test_parameter_declarations_come_from_the_library_schema():
 
 
 @pytest.mark.parametrize("name, args, expected", [
-    ("Rotate", {"limit": (20, -20)}, "step 1 (Rotate): limit: the low end 20.0 is above the high end -20.0"),
-    ("Rotate", {"limit": (0, 400)}, "step 1 (Rotate): limit: 400.0 is above the maximum 180"),
+    ("CoarseDropout", {"num_holes_range": (5, 1)},
+     "step 1 (CoarseDropout): num_holes_range: the low end 5 is above the high end 1"),
+    ("Resize", {"height": -5}, "step 1 (Resize): height: -5 is below the minimum 1"),
     ("Resize", {"height": 0}, "step 1 (Resize): height: 0 is below the minimum 1"),
     ("Resize", {"width": "wide"}, "step 1 (Resize): width: 'wide' is not a valid int"),
+    ("Rotate", {"limit": "wide"}, "step 1 (Rotate): limit: 'wide' is not a valid float_range"),
     ("GaussNoise", {"std_range": (0.1, 2.0)}, "step 1 (GaussNoise): std_range: 2.0 is above the maximum 1"),
     ("Rotate", {"interpolation": 9}, "step 1 (Rotate): interpolation: 9 is not one of 0, 1, 2, 3, 4"),
     ("Normalize", {"mean": [0.5, 0.5]}, "step 1 (Normalize): mean: [0.5, 0.5] must be one number or three"),
@@ -79,6 +86,50 @@ def test_bad_values_are_rejected_naming_step_and_parameter(name, args, expected)
     with pytest.raises(ConfigError) as caught:
         make_transform(step, f"step 1 ({name})")
     assert str(caught.value).startswith(expected)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("Affine", {"scale": (0.5, 3.0)}),
+    ("Rotate", {"limit": (-360.0, 360.0)}),
+    ("Resize", {"height": 5000}),
+    ("HueSaturationValue", {"hue_shift_limit": (-300.0, 300.0)}),
+])
+def test_values_the_library_accepts_are_accepted_whatever_the_slider_spans(name, args):
+    step = new_step(name, p=1.0, **args)
+    transform = make_transform(step, "step 1")
+    for key, value in args.items():
+        assert get_entry(name).check_args(step.args, "step 1")[key] == value
+    assert isinstance(transform, get_entry(name).transform_cls)
+
+
+def test_a_value_the_library_reads_is_kept_in_its_normal_form():
+    # Our Param would call (20, -20) backwards; Albumentations accepts it and stores (-20, 20).
+    assert get_entry("Rotate").check_args({"limit": (20, -20)}, "step 1")["limit"] == (-20.0, 20.0)
+
+
+def _beyond(param):
+    """A value just outside `param`'s declared valid range, of the right type."""
+    cast = int if param.kind in ("int", "int_range", "int_pair") else float
+    out = cast(param.min - 1) if param.min is not None else cast(param.max + 1)
+    inside = param.default if param.kind in ("int", "float") else param.default[1]
+    return out if param.kind in ("int", "float") else ((out, inside) if param.min is not None else (inside, out))
+
+
+BOUNDED = [(name, param.name) for name, entry in catalogue().items() for param in entry.params
+           if (param.min is not None or param.max is not None) and param.default is not None
+           and param.kind in ("int", "float", "int_range", "float_range", "int_pair")]
+
+
+@pytest.mark.parametrize("name, param_name", BOUNDED)
+def test_every_declared_bound_is_one_the_library_enforces(name, param_name):
+    """Validation bounds come from the library only; a slider span must never reject a value."""
+    entry = get_entry(name)
+    param = entry.param(param_name)
+    with pytest.raises(ConfigError, match=rf"^step 1 \({name}\): {param_name}: "):
+        entry.build({param_name: _beyond(param)}, 1.0, f"step 1 ({name})")
+    # ...and the library itself refuses it, not only our wording of it
+    with pytest.raises(ValueError):
+        entry.transform_cls(**{**entry.defaults, param_name: _beyond(param)})
 
 
 def test_bad_probability_is_rejected_naming_p():

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from torchvision.transforms import v2
+
 from core.augment.pipeline import (OneOf, Pipeline, build_pipeline, build_torchvision, new_one_of, new_step,
-                                   reseed)
+                                   reseed, torchvision_step)
 from core.augment.preview import (augment_grid, load_images, model_input, normalize_args, pick_images, to_display,
                                   torchvision_draws)
 from core.data.layout import scan_train
@@ -52,13 +54,13 @@ def test_same_seed_same_pixels_other_seed_other_pixels(faces):
 
 
 def test_errors_name_the_step_as_the_editor_numbers_it():
-    pipeline = Pipeline(steps=[new_step("Resize"), new_step("HorizontalFlip"), new_step("Rotate", limit=(9, 1))])
+    pipeline = Pipeline(steps=[new_step("Resize"), new_step("HorizontalFlip"), new_step("Resize", height=-1)])
     pipeline.steps[1].enabled = False  # disabled steps still count in the numbering
-    with pytest.raises(ConfigError, match=r"^step 3 \(Rotate\): limit: the low end"):
+    with pytest.raises(ConfigError, match=r"^step 3 \(Resize\): height: -1 is below the minimum 1"):
         build_pipeline(pipeline)
-    group = Pipeline(steps=[new_one_of(["GaussianBlur", "MotionBlur"])])
-    group.steps[0].steps[1].args["blur_limit"] = (9, 3)
-    with pytest.raises(ConfigError, match=r"^step 1 \(OneOf\) > 2 \(MotionBlur\): blur_limit: the low end"):
+    group = Pipeline(steps=[new_one_of(["GaussianBlur", "CoarseDropout"])])
+    group.steps[0].steps[1].args["num_holes_range"] = (9, 3)
+    with pytest.raises(ConfigError, match=r"^step 1 \(OneOf\) > 2 \(CoarseDropout\): num_holes_range: the low end"):
         build_pipeline(group)
 
 
@@ -92,13 +94,15 @@ def test_reseed_separates_workers_but_repeats_for_the_same_salt(faces):
 
 def test_torchvision_side_maps_equivalents_and_lists_the_rest(faces):
     pipeline = augmenting_pipeline()
+    pipeline.steps.insert(1, new_step("MotionBlur"))
     compose, skipped = build_torchvision(pipeline)
-    assert skipped == ["GaussNoise"]
+    assert skipped == ["MotionBlur"]  # GaussNoise maps to v2.GaussianNoise; MotionBlur has no twin
     output = compose(torch.from_numpy(faces[0].copy()).permute(2, 0, 1))
     assert tuple(output.shape) == (3, 256, 192) and output.dtype == torch.float32
     outputs, _ = torchvision_draws(pipeline, faces[0], 2)
+    assert not torch.equal(outputs[0], outputs[1])  # the draws differ...
     again, _ = torchvision_draws(pipeline, faces[0], 2)
-    assert torch.equal(outputs[0], again[0])  # seeded like the Albumentations side
+    assert torch.equal(outputs[0], again[0])  # ...and repeat for the seed, like the Albumentations side
 
 
 def test_pick_images_by_class_person_and_random(scan):
@@ -149,31 +153,26 @@ def test_one_of_group_is_a_step():
     assert isinstance(group, OneOf) and group.p == 0.4 and [s.p for s in group.steps] == [1.0, 1.0]
 
 
-class _SameImage(torch.utils.data.Dataset):
-    """Every item is the same image through the transform: only the random draws differ."""
-
-    def __init__(self, image, transform):
-        self.image, self.transform = image, transform
-
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, index):
-        return self.transform(image=self.image)["image"]
+def noise_spread(output: torch.Tensor, image: np.ndarray) -> float:
+    return float((output.float() - torch.from_numpy(image.copy()).permute(2, 0, 1).float()).std())
 
 
-def loader_batches(image, worker_init_fn) -> list[np.ndarray]:
-    transform = build_pipeline(Pipeline(steps=[new_step("Resize", height=64, width=48), new_step("Rotate", p=1.0)],
-                                        seed=3))
-    loader = torch.utils.data.DataLoader(_SameImage(image, transform), batch_size=2, num_workers=2,
-                                         worker_init_fn=worker_init_fn)
-    return [batch.numpy() for batch in loader]  # batch 0 from worker 0, batch 1 from worker 1
+def test_gauss_noise_maps_to_v2_gaussian_noise_on_the_same_scale(faces):
+    """std_range is a fraction of 255 on both sides: the added noise has the same spread."""
+    step = new_step("GaussNoise", p=1.0, std_range=(0.08, 0.08))
+    alb = build_pipeline(Pipeline(steps=[step]))(image=faces[0])["image"]
+    tv, skipped = build_torchvision(Pipeline(steps=[step]))
+    assert skipped == [] and "GaussianNoise" in repr(tv)
+    alb_spread = noise_spread(torch.from_numpy(alb).permute(2, 0, 1), faces[0])
+    tv_spread = noise_spread(tv(torch.from_numpy(faces[0].copy()).permute(2, 0, 1)), faces[0])
+    assert alb_spread == pytest.approx(0.08 * 255, rel=0.25) and tv_spread == pytest.approx(alb_spread, rel=0.15)
 
 
-def test_seed_worker_gives_each_dataloader_worker_its_own_draws(faces):
-    from core.augment import seed_worker
-
-    unseeded = loader_batches(faces[0], None)
-    assert np.array_equal(unseeded[0], unseeded[1])  # the trap: every worker copies the same seeded Compose
-    seeded = loader_batches(faces[0], seed_worker)
-    assert not np.array_equal(seeded[0], seeded[1])
+def test_hue_saturation_value_maps_to_color_jitter_with_the_hue_shift_as_a_fraction_of_the_turn():
+    step = new_step("HueSaturationValue", hue_shift_limit=(-18.0, 18.0), sat_shift_limit=(-32.0, 64.0),
+                    val_shift_limit=(0.0, 0.0))
+    jitter = torchvision_step(step, 1.0)
+    assert isinstance(jitter, v2.ColorJitter)
+    assert jitter.hue == pytest.approx((-0.1, 0.1))         # 18 of OpenCV's 180 hue steps = a tenth of the turn
+    assert jitter.saturation == pytest.approx((0.75, 1.5))  # 1 + shift/128: the same change at a mid-level pixel
+    assert jitter.brightness is None                        # no value shift: brightness untouched

@@ -36,10 +36,10 @@ def test_time_steps_gives_one_row_per_enabled_step_with_its_output_size(faces):
 
 
 def test_compare_backends_times_each_equivalent_on_both_libraries(faces):
-    pipeline = Pipeline(steps=[new_step("Resize"), new_step("HueSaturationValue"), new_step("Rotate"),
+    pipeline = Pipeline(steps=[new_step("Resize"), new_step("MotionBlur"), new_step("Rotate"),
                                new_step("Normalize")])
     rows = compare_backends(pipeline, faces, repeats=1)
-    assert [row["step"] for row in rows] == ["Resize", "Rotate", "Normalize"]  # HSV has no v2 equivalent
+    assert [row["step"] for row in rows] == ["Resize", "Rotate", "Normalize"]  # MotionBlur has no v2 equivalent
     for row in rows:
         assert row["albumentations_ms"] > 0 and row["torchvision_ms"] > 0
         assert row["alb_over_tv"] == pytest.approx(row["albumentations_ms"] / row["torchvision_ms"])
@@ -83,8 +83,8 @@ def test_cli_bench_augment_json_shape(demo_data_dir):
 def test_cli_bench_augment_bad_pipeline_is_one_line_naming_the_parameter(demo_data_dir, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("transform:\n  __class_fullname__: Compose\n  transforms:\n"
-                   "  - {__class_fullname__: Rotate, limit: [-30, 300], p: 0.5}\n")
+                   "  - {__class_fullname__: Resize, height: -5, width: 192, p: 1.0}\n")
     done = run_cli("bench-augment", "--data-dir", str(demo_data_dir), "--pipeline", str(bad), "--json")
     assert done.returncode != 0 and done.stdout == ""
-    assert done.stderr.strip().splitlines() == [f"error: {bad}: step 1 (Rotate): limit: 300.0 is above the maximum "
-                                                "180 (Angle range in degrees)"]
+    assert done.stderr.strip().splitlines() == [f"error: {bad}: step 1 (Resize): height: -5 is below the minimum 1 "
+                                                "(Output height in pixels)"]

@@ -2,9 +2,10 @@
 
 The parameter types, library bounds, defaults and descriptions are read from Albumentations itself
 (`schema.py`); the table below adds only what the library cannot know: which arguments a widget
-should show, slider bounds and steps, the values a new step starts with (sized for 384x512 faces
+should show, slider spans and steps, the values a new step starts with (sized for 384x512 faces
 and a 256x192 training size), a one-line purpose, and the torchvision v2 equivalent.
-Widgets, validation, YAML/JSON import and the CLI all use `get_entry(name).params`.
+Slider spans only size widgets (`slider_min`/`slider_max`); what is valid is what the transform's
+own constructor accepts (`Entry.build`), so a file Albumentations reads is never refused here.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import albumentations as A
 from albumentations.pytorch import ToTensorV2
 
 from core.augment import torchvision_side as tv
-from core.augment.schema import docstring_args, library_defaults, param_from_field
+from core.augment.library_errors import ACROSS, StepError, library_call
+from core.augment.schema import docstring_args, library_defaults, param_from_field, simplify_value
 from core.errors import ConfigError
 from core.params import Param
 
@@ -65,108 +67,120 @@ SPECS = (
     Spec("Affine", "geometric", "Scale, shift, rotate and shear in one warp (one resampling, cheaper than three).",
          ("scale", "translate_percent", "rotate", "shear", "interpolation", "border_mode", "keep_ratio"),
          start={"scale": (0.9, 1.1), "translate_percent": (-0.05, 0.05), "rotate": (-15.0, 15.0)},
-         hints={"scale": {"min": 0.5, "max": 2.0, "step": 0.01, "help": "Zoom factor range; 1 = unchanged"},
-                "translate_percent": {"min": -0.5, "max": 0.5, "step": 0.01,
+         hints={"scale": {"slider_min": 0.5, "slider_max": 2.0, "step": 0.01,
+                          "help": "Zoom factor range; 1 = unchanged"},
+                "translate_percent": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01,
                                       "help": "Shift range as a fraction of width/height (unset = no shift)"},
-                "rotate": {"min": -180, "max": 180, "step": 1.0, "help": "Rotation range in degrees"},
-                "shear": {"min": -45, "max": 45, "step": 1.0, "help": "Shear range in degrees"},
+                "rotate": {"slider_min": -180, "slider_max": 180, "step": 1.0, "help": "Rotation range in degrees"},
+                "shear": {"slider_min": -45, "slider_max": 45, "step": 1.0, "help": "Shear range in degrees"},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.affine, torchvision_note="RandomAffine (shift drawn symmetric, x-axis ranges)",
          prepare=_affine_prepare),
     Spec("ShiftScaleRotate", "geometric", "The classic shift + scale + rotate (a special case of Affine).",
          ("shift_limit_x", "shift_limit_y", "scale_limit", "rotate_limit", "interpolation", "border_mode"),
          start={"rotate_limit": (-15, 15), "shift_limit": (-0.05, 0.05)},
-         hints={"shift_limit_x": {"min": -0.5, "max": 0.5, "step": 0.01, "optional": False,
+         hints={"shift_limit_x": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01, "optional": False,
                                   "help": "Horizontal shift range as a fraction of the width"},
-                "shift_limit_y": {"min": -0.5, "max": 0.5, "step": 0.01, "optional": False,
+                "shift_limit_y": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01, "optional": False,
                                   "help": "Vertical shift range as a fraction of the height"},
-                "scale_limit": {"min": -0.9, "max": 1.0, "step": 0.01, "help": "Zoom range added to 1"},
-                "rotate_limit": {"min": -180, "max": 180, "step": 1.0, "help": "Rotation range in degrees"},
+                "scale_limit": {"slider_min": -0.9, "slider_max": 1.0, "step": 0.01, "help": "Zoom range added to 1"},
+                "rotate_limit": {"slider_min": -180, "slider_max": 180, "step": 1.0,
+                                 "help": "Rotation range in degrees"},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.shift_scale_rotate, torchvision_note="RandomAffine"),
     Spec("Rotate", "geometric", "Rotate by a random angle; a tilted head is still the same person.",
          ("limit", "interpolation", "border_mode", "crop_border"),
          start={"limit": (-30, 30)},
-         hints={"limit": {"min": -180, "max": 180, "step": 1.0, "help": "Angle range in degrees"},
+         hints={"limit": {"slider_min": -180, "slider_max": 180, "step": 1.0, "help": "Angle range in degrees"},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.rotate, torchvision_note="RandomRotation"),
     Spec("RandomResizedCrop", "geometric", "Crop a random part and resize it to the training size.",
          ("size", "scale", "ratio", "interpolation"),
          start={"size": (256, 192), "scale": (0.6, 1.0), "ratio": (0.6, 0.9)},
-         hints={"size": {"kind": "int_pair", "max": 2048, "help": "Output (height, width) in pixels"},
-                "scale": {"min": 0.01, "max": 1.0, "step": 0.01, "help": "Crop area as a fraction of the image"},
-                "ratio": {"min": 0.2, "max": 3.0, "step": 0.01, "help": "Crop width/height ratio range"},
+         hints={"size": {"kind": "int_pair", "slider_max": 2048, "help": "Output (height, width) in pixels"},
+                "scale": {"slider_min": 0.01, "slider_max": 1.0, "step": 0.01,
+                          "help": "Crop area as a fraction of the image"},
+                "ratio": {"slider_min": 0.2, "slider_max": 3.0, "step": 0.01, "help": "Crop width/height ratio range"},
                 "interpolation": _INTERP},
          torchvision=tv.random_resized_crop, torchvision_note="RandomResizedCrop"),
     Spec("CenterCrop", "geometric", "Keep the central box, where the face is.",
          ("height", "width", "pad_if_needed"),
          start={"height": 384, "width": 320},
-         hints={"height": {"max": 4096, "help": "Crop height in pixels"},
-                "width": {"max": 4096, "help": "Crop width in pixels"}},
+         hints={"height": {"slider_max": 4096, "help": "Crop height in pixels"},
+                "width": {"slider_max": 4096, "help": "Crop width in pixels"}},
          torchvision=tv.center_crop, torchvision_note="CenterCrop"),
     Spec("Crop", "geometric", "Cut a fixed box (x_min, y_min)-(x_max, y_max) out of every image.",
          ("x_min", "y_min", "x_max", "y_max", "pad_if_needed"),
          start={"x_min": 32, "y_min": 64, "x_max": 352, "y_max": 448},
-         hints={"x_min": {"max": 4096}, "y_min": {"max": 4096}, "x_max": {"max": 4096}, "y_max": {"max": 4096}},
+         hints={name: {"slider_max": 4096} for name in ("x_min", "y_min", "x_max", "y_max")},
          torchvision=tv.crop, torchvision_note="functional.crop in a Lambda (no Crop class in v2)"),
     Spec("Resize", "geometric", "Scale to the training size; put it first so later steps touch fewer pixels.",
          ("height", "width", "interpolation", "area_for_downscale"),
          start={"height": 256, "width": 192},
-         hints={"height": {"max": 4096, "help": "Output height in pixels"},
-                "width": {"max": 4096, "help": "Output width in pixels"},
+         hints={"height": {"slider_max": 4096, "help": "Output height in pixels"},
+                "width": {"slider_max": 4096, "help": "Output width in pixels"},
                 "interpolation": _INTERP},
          torchvision=tv.resize, torchvision_note="Resize (antialias=True)"),
     Spec("Perspective", "geometric", "Random perspective warp, like a camera held at an angle.",
          ("scale", "keep_size", "fit_output", "interpolation", "border_mode"),
-         hints={"scale": {"max": 0.5, "step": 0.01, "help": "Spread of the corner shifts (fraction of size)"},
+         hints={"scale": {"slider_max": 0.5, "step": 0.01, "help": "Spread of the corner shifts (fraction of size)"},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.perspective, torchvision_note="RandomPerspective (distortion ~ 2 x scale; approximate)"),
     Spec("GridDistortion", "geometric", "Warp the image on a coarse grid (lens-like distortion).",
          ("num_steps", "distort_limit", "normalized", "interpolation", "border_mode"),
-         hints={"num_steps": {"max": 20}, "distort_limit": {"min": -1.0, "max": 1.0, "step": 0.01},
+         hints={"num_steps": {"slider_max": 20}, "distort_limit": {"slider_min": -1.0, "slider_max": 1.0, "step": 0.01},
                 "interpolation": _INTERP, "border_mode": _BORDER}),
     # photometric
     Spec("RandomBrightnessContrast", "photometric", "Vary lighting: brightness and contrast.",
          ("brightness_limit", "contrast_limit", "brightness_by_max", "ensure_safe_range"),
-         hints={"brightness_limit": {"min": -1.0, "max": 1.0, "step": 0.01, "help": "Brightness change range"},
-                "contrast_limit": {"min": -1.0, "max": 1.0, "step": 0.01, "help": "Contrast change range"}},
+         hints={"brightness_limit": {"slider_min": -1.0, "slider_max": 1.0, "step": 0.01,
+                                     "help": "Brightness change range"},
+                "contrast_limit": {"slider_min": -1.0, "slider_max": 1.0, "step": 0.01,
+                                   "help": "Contrast change range"}},
          torchvision=tv.random_brightness_contrast, torchvision_note="ColorJitter(brightness, contrast)"),
     Spec("ColorJitter", "photometric", "Vary brightness, contrast, saturation and hue (torchvision's recipe).",
          ("brightness", "contrast", "saturation", "hue"),
          start={"hue": (-0.05, 0.05)},
-         hints={"brightness": {"min": 0.0, "max": 3.0, "step": 0.01, "help": "Brightness factor range"},
-                "contrast": {"min": 0.0, "max": 3.0, "step": 0.01, "help": "Contrast factor range"},
-                "saturation": {"min": 0.0, "max": 3.0, "step": 0.01, "help": "Saturation factor range"},
-                "hue": {"min": -0.5, "max": 0.5, "step": 0.01, "help": "Hue shift range (fraction of the circle)"}},
+         hints={"brightness": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": "Brightness factor range"},
+                "contrast": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": "Contrast factor range"},
+                "saturation": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": "Saturation factor range"},
+                "hue": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01,
+                        "help": "Hue shift range (fraction of the circle)"}},
          torchvision=tv.color_jitter, torchvision_note="ColorJitter"),
     Spec("HueSaturationValue", "photometric", "Shift hue, saturation and value; masks come in many colours.",
          ("hue_shift_limit", "sat_shift_limit", "val_shift_limit"),
-         hints={"hue_shift_limit": {"min": -180, "max": 180, "step": 1.0},
-                "sat_shift_limit": {"min": -255, "max": 255, "step": 1.0},
-                "val_shift_limit": {"min": -255, "max": 255, "step": 1.0}}),
+         hints={"hue_shift_limit": {"slider_min": -180, "slider_max": 180, "step": 1.0},
+                "sat_shift_limit": {"slider_min": -255, "slider_max": 255, "step": 1.0},
+                "val_shift_limit": {"slider_min": -255, "slider_max": 255, "step": 1.0}},
+         torchvision=tv.hue_saturation_value,
+         torchvision_note="ColorJitter (hue shift exact; saturation/value added here but multiplied there: "
+                          "factor 1 + shift/128, equal at a mid-level pixel, approximate elsewhere)"),
     Spec("RandomGamma", "photometric", "Random gamma curve: darker or brighter mid-tones.",
          ("gamma_limit",),
-         hints={"gamma_limit": {"max": 300, "step": 1.0, "help": "Gamma range in percent (100 = unchanged)"}}),
+         hints={"gamma_limit": {"slider_max": 300, "step": 1.0, "help": "Gamma range in percent (100 = unchanged)"}}),
     Spec("CLAHE", "photometric", "Local contrast equalisation: brings out detail in dark or flat faces.",
          ("clip_limit", "tile_grid_size"),
-         hints={"clip_limit": {"max": 16.0, "step": 0.5, "help": "Contrast limit range"},
-                "tile_grid_size": {"kind": "int_pair", "max": 32, "help": "Tiles as (rows, columns)"}}),
+         hints={"clip_limit": {"slider_max": 16.0, "step": 0.5, "help": "Contrast limit range"},
+                "tile_grid_size": {"kind": "int_pair", "slider_max": 32, "help": "Tiles as (rows, columns)"}}),
     Spec("ToGray", "photometric", "Drop colour, so the model cannot lean on mask colour alone.",
          ("method",), torchvision=tv.to_gray, torchvision_note="RandomGrayscale"),
     # noise, blur, quality
     Spec("GaussNoise", "noise, blur & quality", "Add sensor noise.",
          ("std_range", "mean_range", "per_channel", "noise_scale_factor"),
          start={"std_range": (0.03, 0.1)},
-         hints={"std_range": {"step": 0.01}, "mean_range": {"step": 0.01}, "noise_scale_factor": {"step": 0.05}}),
+         hints={"std_range": {"step": 0.01}, "mean_range": {"step": 0.01}, "noise_scale_factor": {"step": 0.05}},
+         torchvision=tv.gauss_noise,
+         torchvision_note="GaussianNoise (sigma from 5 levels of std_range, mean = middle of mean_range, "
+                          "always per channel)"),
     Spec("GaussianBlur", "noise, blur & quality", "Blur like an out-of-focus camera.",
          ("sigma_limit", "blur_limit"),
-         hints={"sigma_limit": {"max": 10.0, "step": 0.1, "help": "Blur strength (sigma) range"},
-                "blur_limit": {"max": 31, "step": 1,
+         hints={"sigma_limit": {"slider_max": 10.0, "step": 0.1, "help": "Blur strength (sigma) range"},
+                "blur_limit": {"slider_min": 0, "slider_max": 31, "step": 1,
                                "help": "Kernel size range, odd numbers; 0 = computed from sigma"}},
          torchvision=tv.gaussian_blur, torchvision_note="GaussianBlur (kernel sized for the largest sigma)"),
     Spec("MotionBlur", "noise, blur & quality", "Blur along a line, like a moving camera.",
          ("blur_limit", "angle_range", "direction_range", "allow_shifted"),
-         hints={"blur_limit": {"min": 3, "max": 31, "step": 1, "kind": "int_range",
+         hints={"blur_limit": {"slider_min": 3, "slider_max": 31, "step": 1, "kind": "int_range",
                                "help": "Kernel size range, odd numbers"},
                 "angle_range": {"step": 1.0}, "direction_range": {"step": 0.05}}),
     Spec("ImageCompression", "noise, blur & quality", "JPEG/WebP artefacts, as in photos sent over messengers.",
@@ -178,10 +192,10 @@ SPECS = (
     Spec("CoarseDropout", "occlusion", "Black out random boxes: hands, hair and glasses cover faces too.",
          ("num_holes_range", "hole_height_range", "hole_width_range"),
          start={"num_holes_range": (1, 4), "hole_height_range": (0.05, 0.15), "hole_width_range": (0.05, 0.15)},
-         hints={"num_holes_range": {"max": 20, "help": "How many boxes"},
-                "hole_height_range": {"min": 0.0, "max": 1.0, "step": 0.01,
+         hints={"num_holes_range": {"slider_max": 20, "help": "How many boxes"},
+                "hole_height_range": {"slider_min": 0.0, "slider_max": 1.0, "step": 0.01,
                                       "help": "Box height as a fraction of the image height"},
-                "hole_width_range": {"min": 0.0, "max": 1.0, "step": 0.01,
+                "hole_width_range": {"slider_min": 0.0, "slider_max": 1.0, "step": 0.01,
                                      "help": "Box width as a fraction of the image width"}},
          torchvision=tv.coarse_dropout, torchvision_note="RandomErasing (one box per image)"),
     # normalize / output
@@ -189,7 +203,7 @@ SPECS = (
          ("mean", "std", "max_pixel_value", "normalization"),
          hints={"mean": {"help": "Per-channel mean (R, G, B) as a fraction of max_pixel_value"},
                 "std": {"help": "Per-channel standard deviation (R, G, B)"},
-                "max_pixel_value": {"min": 1.0}},
+                "max_pixel_value": {"slider_min": 1.0}},
          torchvision=tv.normalize, torchvision_note="ToDtype(float32, scale=True) + Normalize"),
     Spec("ToTensorV2", "output", "HWC array to a CHW torch tensor, the model's input layout.",
          torchvision=tv.to_tensor, torchvision_note="(already a tensor on the torchvision side)"),
@@ -219,34 +233,50 @@ class Entry:
     def torchvision(self) -> Callable | None:
         return self.spec.torchvision
 
-    def check_args(self, args: dict, where: str) -> dict:
-        """Validated arguments: shown ones by their Param, unknown names rejected; hidden ones kept as given.
+    def build(self, args: dict, p: float, where: str):
+        """(the transform, its arguments) for a step; StepError naming each parameter the library refuses.
 
-        Cross-argument rules (x_max > x_min, odd kernels...) are the library's; `pipeline` reports those.
+        The library decides what is valid: our Params coerce widget values and word a refusal with the
+        value and its range, but a value the library accepts is accepted (stored in the library's form
+        where our Param could not read it, e.g. limit=(20, -20) becomes (-20.0, 20.0)). One rule is ours:
+        a per-channel mean/std needs one number or three, since our images are RGB and the library
+        would accept two and fail on the first image.
         """
-        known = set(self.defaults)
-        unknown = sorted(set(args) - known)
+        unknown = sorted(set(args) - set(self.defaults))
         if unknown:
-            raise ConfigError(f"{where}: unknown parameter {', '.join(unknown)} "
-                              f"(known: {', '.join(sorted(known)) or 'none'})")
-        checked = {**self.defaults, **args}
-        for param in self.params:
-            value = param.validate(checked[param.name], f"{where}: {param.name}")
+            raise StepError(where, {ACROSS: f"unknown parameter {', '.join(unknown)} "
+                                            f"(known: {', '.join(sorted(self.defaults)) or 'none'})"})
+        candidate, worded = {**self.defaults, **args}, {}
+        for param in (self.p, *self.params):
+            value = p if param is self.p else candidate[param.name]
+            try:
+                value = param.validate(value, param.name)
+            except ConfigError as error:
+                worded[param.name] = str(error)
+                continue
             if param.kind == "list" and value is not None:
-                value = _per_channel(value, f"{where}: {param.name}")
-            checked[param.name] = value
-        return checked
+                value = _per_channel(value, where, param.name)
+            if param is self.p:
+                p = value
+            else:
+                candidate[param.name] = value
+        prepared = self.spec.prepare(candidate) if self.spec.prepare is not None else candidate
+        try:
+            transform = library_call(lambda: self.transform_cls(**prepared, p=p), where)
+        except StepError as error:
+            raise StepError(where, {name: worded.get(name, line) for name, line in error.problems.items()}) from None
+        normal = transform.get_transform_init_args()
+        candidate.update({name: simplify_value(normal[name]) for name in worded if name in normal})
+        return transform, candidate
 
-    def make(self, args: dict, p: float):
-        """The Albumentations transform for already-checked arguments."""
-        if self.spec.prepare is not None:
-            args = self.spec.prepare(args)
-        return self.transform_cls(**args, p=p)
+    def check_args(self, args: dict, where: str) -> dict:
+        """The step's arguments once the library has accepted them (see `build`)."""
+        return self.build(args, self.p.default, where)[1]
 
 
-def _per_channel(value: list, where: str) -> tuple:
+def _per_channel(value: list, where: str, name: str) -> tuple:
     if len(value) not in (1, 3) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise ConfigError(f"{where}: {value!r} must be one number or three (R, G, B)")
+        raise StepError(where, {name: f"{name}: {value!r} must be one number or three (R, G, B)"})
     return tuple(float(v) for v in value)
 
 

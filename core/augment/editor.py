@@ -2,15 +2,19 @@
 
 The pipeline lives in st.session_state; every widget key carries its step's `uid`, so moving a
 step moves its widgets with it, and loading a pipeline (preset, import) gives fresh widgets.
-Every value is checked as it is entered and a problem is shown under the widget that caused it.
+Every value is checked as it is entered (by the library) and a problem is shown under the widget that
+caused it. Steps outside the catalogue (imported files) are shown read-only.
 """
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
 from core.augment.catalogue import GROUPS, catalogue, choice_label, get_entry
-from core.augment.pipeline import (GROUP_P, SEED, WEIGHT, OneOf, Pipeline, Step, make_transform, new_one_of,
-                                   new_step, step_label, step_where)
+from core.augment.library_errors import StepError
+from core.augment.pipeline import (GROUP_P, SEED, WEIGHT, LibraryStep, OneOf, Pipeline, Step, new_one_of, new_step,
+                                   step_label, step_where)
 from core.augment.preset_files import load_preset, preset_names
 from core.errors import ConfigError
 from core.widgets import param_widget
@@ -18,7 +22,7 @@ from core.widgets import param_widget
 PIPELINE_KEY = "aug_pipeline"
 GENERATION_KEY = "aug_generation"  # bumped on every load so that pipeline-wide widgets start fresh
 FLASH_KEY = "aug_flash"            # a message to show after the rerun that follows a load
-PARAMS_PER_ROW = 3
+PARAMS_PER_ROW = 2  # at 1400 px a third column cuts selectbox values and per-channel lists
 
 
 def current_pipeline() -> Pipeline:
@@ -56,6 +60,8 @@ def pipeline_editor(pipeline: Pipeline) -> list[str]:
         with st.container(border=True):
             if isinstance(step, OneOf):
                 problems += _group_block(pipeline, index, step)
+            elif isinstance(step, LibraryStep):
+                problems += _library_block(pipeline, index, step)
             else:
                 problems += _step_block(pipeline, index, step)
     _add_controls(pipeline)
@@ -73,10 +79,10 @@ def _checked(action) -> list[str]:
 
 
 def _header(pipeline: Pipeline, index: int, step, title: str) -> None:
-    """Title, enabled box and the move/remove buttons of a top-level step."""
+    """Title on its own row, then the enabled box and the move/remove buttons of a top-level step."""
     uid = step.uid
-    name, enabled, up, down, remove = st.columns([6, 2, 1, 1, 1], vertical_alignment="center")
-    name.markdown(title)
+    st.markdown(title)
+    enabled, up, down, remove = st.columns([3, 1, 1, 1], vertical_alignment="center")
     step.enabled = enabled.checkbox("enabled", value=step.enabled, key=f"aug_{uid}_enabled")
     if up.button("↑", key=f"aug_{uid}_up", help="Run this step earlier", disabled=index == 0):
         pipeline.move(index, -1)
@@ -91,12 +97,18 @@ def _header(pipeline: Pipeline, index: int, step, title: str) -> None:
 
 def _step_block(pipeline: Pipeline, index: int, step: Step) -> list[str]:
     entry = get_entry(step.name)
-    where = step_where(index + 1, step)
     _header(pipeline, index, step, f"**{index + 1}. {step.name}** · {entry.group}  \n{entry.purpose}")
-    problems = _step_widgets(step, where, entry.p)
-    if not problems and step.enabled:
-        problems += _checked(lambda: make_transform(step, where))  # rules across arguments, e.g. x_max > x_min
+    problems = _step_widgets(step, step_where(index + 1, step), entry.p)
     return problems if step.enabled else []
+
+
+def _library_block(pipeline: Pipeline, index: int, step: LibraryStep) -> list[str]:
+    """A step outside the catalogue: its parameters shown as the file gave them, not editable."""
+    _header(pipeline, index, step, f"**{index + 1}. {step.name}** · read-only: not in the catalogue, "
+                                   "kept and saved exactly as imported")
+    st.dataframe([{"parameter": name, "value": json.dumps(value)} for name, value in step.arguments().items()],
+                 hide_index=True, use_container_width=True)
+    return []
 
 
 def _group_block(pipeline: Pipeline, index: int, group: OneOf) -> list[str]:
@@ -106,68 +118,71 @@ def _group_block(pipeline: Pipeline, index: int, group: OneOf) -> list[str]:
                       help=GROUP_P.help)
     problems += _checked(lambda: setattr(group, "p", GROUP_P.validate(value, f"step {index + 1} (OneOf): p")))
     for child_index, child in enumerate(group.steps, start=1):
-        where = step_where(index + 1, group, child_index)
         with st.container(border=True):
-            title, enabled, remove = st.columns([7, 2, 1], vertical_alignment="center")
-            title.markdown(f"**{child.name}** · {get_entry(child.name).purpose}")
+            st.markdown(f"**{child.name}** · {get_entry(child.name).purpose}")
+            enabled, remove = st.columns([3, 1], vertical_alignment="center")
             child.enabled = enabled.checkbox("enabled", value=child.enabled, key=f"aug_{child.uid}_enabled")
             if remove.button("✕", key=f"aug_{child.uid}_remove", help="Remove from the group",
                              disabled=len(group.steps) == 1):
                 group.steps.remove(child)
                 st.rerun()
-            child_problems = _step_widgets(child, where, WEIGHT)
-            if not child_problems and child.enabled:
-                child_problems += _checked(lambda: make_transform(child, where))
+            child_problems = _step_widgets(child, step_where(index + 1, group, child_index), WEIGHT)
             problems += child_problems if child.enabled else []
     return problems if group.enabled else []
 
 
 def _step_widgets(step: Step, where: str, p_param) -> list[str]:
-    """p and one widget per shown argument, each checked as entered; valid values go into the step."""
+    """p and one widget per shown argument, in a grid; the library judges them together.
+
+    A problem with one parameter is shown under its widget, a rule across parameters (x_max > x_min)
+    under the grid; only values the library accepts go into the step.
+    """
     entry = get_entry(step.name)
-    problems = []
     params = [p_param, *entry.params]
+    values, slots = {}, {}
     for row_start in range(0, len(params), PARAMS_PER_ROW):
-        columns = st.columns(PARAMS_PER_ROW)
-        for column, param in zip(columns, params[row_start:row_start + PARAMS_PER_ROW]):
+        for column, param in zip(st.columns(PARAMS_PER_ROW), params[row_start:row_start + PARAMS_PER_ROW]):
             with column:
                 current = step.p if param is p_param else step.args.get(param.name)
-                value = param_widget(param, key=f"aug_{step.uid}_{param.name}", value=current,
-                                     format_func=lambda v, name=param.name: choice_label(name, v))
-                try:
-                    checked = param.validate(value, f"{where}: {param.name}")
-                except ConfigError as error:
-                    st.error(str(error))
-                    problems.append(str(error))
-                    continue
-                if param is p_param:
-                    step.p = checked
-                else:
-                    step.args[param.name] = checked
-    return problems
+                values[param.name] = param_widget(param, key=f"aug_{step.uid}_{param.name}", value=current,
+                                                  format_func=lambda v, name=param.name: choice_label(name, v))
+                slots[param.name] = st.empty()
+    p = values.pop("p")
+    try:
+        if p_param is not entry.p:  # a group member's weight, which the library does not see
+            p_param.validate(p, f"{where}: p")
+        _, args = entry.build({**step.args, **values}, p, where)
+    except StepError as error:
+        for name in error.problems:
+            (slots[name] if name in slots else st).error(error.line(name))
+        return [str(error)]
+    except ConfigError as error:
+        slots["p"].error(str(error))
+        return [str(error)]
+    step.p, step.args = float(p), args
+    return []
 
 
 def _add_controls(pipeline: Pipeline) -> None:
+    """Add a step, add a OneOf group, load a preset: one full-width control each, so no label is cut."""
     entries = catalogue()
     names = sorted(entries, key=lambda name: GROUPS.index(entries[name].group))
     label = lambda name: f"{entries[name].group} · {name}"  # noqa: E731
-    add_one, add_group = st.columns(2)
-    with add_one:
-        name = st.selectbox("Transform", names, format_func=label, key="aug_add_name",
-                            help="The catalogue: what a face-mask competitor reaches for")
-        st.caption(entries[name].purpose)
-        if st.button("Add step", key="aug_add", type="primary"):
-            pipeline.steps.append(new_step(name))
-            st.rerun()
-    with add_group:
-        chosen = st.multiselect("OneOf group of", names, format_func=label, key="aug_oneof_names",
-                                help="Each image gets at most one of these (e.g. one kind of blur)")
-        if st.button("Add OneOf group", key="aug_add_oneof", disabled=not chosen):
-            pipeline.steps.append(new_one_of(chosen))
-            st.rerun()
-    preset, load = st.columns([3, 1], vertical_alignment="bottom")
+    name = st.selectbox("Transform", names, format_func=label, key="aug_add_name",
+                        help="The catalogue: what a face-mask competitor reaches for")
+    st.caption(entries[name].purpose)
+    if st.button("Add step", key="aug_add", type="primary"):
+        pipeline.steps.append(new_step(name))
+        st.rerun()
+    chosen = st.multiselect("OneOf group of", names, format_func=label, key="aug_oneof_names",
+                            help="Each image gets at most one of these (e.g. one kind of blur)")
+    if st.button("Add OneOf group", key="aug_add_oneof", disabled=not chosen):
+        pipeline.steps.append(new_one_of(chosen))
+        st.rerun()
+    preset, load = st.columns([2, 1], vertical_alignment="bottom")
     name = preset.selectbox("Preset", preset_names(), key="aug_preset_name")
-    if load.button("Load preset", key="aug_load_preset", help="Replaces the pipeline above"):
+    if load.button("Load preset", key="aug_load_preset", help="Replaces the pipeline above",
+                   use_container_width=True):
         replace_pipeline(load_preset(name), f"Loaded the '{name}' preset.")
 
 

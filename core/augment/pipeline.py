@@ -6,15 +6,14 @@
 from __future__ import annotations
 
 import itertools
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import albumentations as A
 import numpy as np
-import pydantic
 from torchvision.transforms import v2
 
 from core.augment.catalogue import get_entry
+from core.augment.library_errors import library_call
 from core.errors import ConfigError
 from core.params import Param
 
@@ -49,9 +48,37 @@ class OneOf:
 
 
 @dataclass
+class LibraryStep:
+    """A transform outside the catalogue (Blur, PadIfNeeded, a SomeOf...), kept exactly as its file gave it.
+
+    The editor shows it read-only: it can be moved, enabled or removed, and it is saved back unchanged.
+    """
+
+    data: dict  # its A.to_dict form, e.g. {'__class_fullname__': 'Blur', 'blur_limit': [3, 7], 'p': 0.5}
+    enabled: bool = True
+    uid: int = field(default_factory=lambda: next(_uids))
+
+    @property
+    def name(self) -> str:
+        return str(self.data["__class_fullname__"]).rsplit(".", 1)[-1]
+
+    @property
+    def p(self) -> float:
+        return self.data.get("p", 0.5)  # what A.from_dict assumes when a file leaves p out
+
+    def arguments(self) -> dict:
+        """Its parameters as shown: nested transforms by name."""
+        shown = {key: value for key, value in self.data.items() if key not in ("__class_fullname__", "transforms")}
+        if "transforms" in self.data:
+            shown["transforms"] = [LibraryStep(child).name for child in self.data["transforms"]]
+        return shown
+
+
+@dataclass
 class Pipeline:
-    steps: list = field(default_factory=list)  # Step | OneOf, in the order they run
+    steps: list = field(default_factory=list)  # Step | OneOf | LibraryStep, in the order they run
     seed: int = 0
+    compose_args: dict = field(default_factory=dict)  # other A.Compose arguments a file gave (p, bbox_params...)
 
     def move(self, index: int, offset: int) -> None:
         target = index + offset
@@ -77,6 +104,13 @@ def new_one_of(names, p: float = 0.5) -> OneOf:
     return OneOf(steps=[new_step(name, p=1.0) for name in names], p=p)
 
 
+def always_applied(step):
+    """The same step with p=1: what it costs or does when it fires."""
+    if isinstance(step, LibraryStep):
+        return replace(step, data={**step.data, "p": 1.0})
+    return replace(step, p=1.0)
+
+
 def step_label(step) -> str:
     if isinstance(step, OneOf):
         return "OneOf(" + " | ".join(child.name for child in step.steps) + ")"
@@ -90,35 +124,11 @@ def step_where(number: int, step, child: int | None = None) -> str:
     return f"step {number} (OneOf) > {child} ({step.steps[child - 1].name})"
 
 
-def make_transform(step: Step, where: str):
-    """The Albumentations transform of one step; ConfigError naming step and parameter if it is invalid."""
-    entry = get_entry(step.name)
-    p = entry.p.validate(step.p, f"{where}: p")
-    args = entry.check_args(step.args, where)
-    return library_call(lambda: entry.make(args, p), where)
-
-
-def library_call(make, where: str):
-    """Run a library constructor; its validation errors become one ConfigError under `where`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "ShiftScaleRotate is a special case of Affine"
-        try:
-            return make()
-        except ValueError as error:  # Albumentations wraps its pydantic ValidationError in a ValueError
-            raise library_error(error, where) from None
-
-
-def library_error(error: ValueError, where: str) -> ConfigError:
-    """One line per parameter from the library's pydantic report, under the step's name."""
-    cause = error.__cause__
-    if not isinstance(cause, pydantic.ValidationError):
-        return ConfigError(f"{where}: {error}")
-    messages: dict[str, str] = {}
-    for problem in cause.errors(include_url=False, include_input=False):
-        name = str(problem["loc"][0]) if problem["loc"] else ""
-        message = problem["msg"].removeprefix("Value error, ")
-        messages.setdefault(name, f"{name}: {message}" if name else message)  # a union reports each option
-    return ConfigError(f"{where}: " + "; ".join(messages.values()))
+def make_transform(step, where: str):
+    """The Albumentations transform of a Step or LibraryStep; StepError naming step and parameter if invalid."""
+    if isinstance(step, LibraryStep):
+        return library_call(lambda: A.from_dict({"transform": step.data}), where)
+    return get_entry(step.name).build(step.args, step.p, where)[0]
 
 
 def make_group(group: OneOf, number: int):
@@ -151,7 +161,8 @@ def build_transforms(pipeline: Pipeline) -> list:
 def build_pipeline(pipeline: Pipeline) -> A.Compose:
     """The `A.Compose` of the enabled steps, seeded so that its draws repeat for the same seed."""
     seed = SEED.validate(pipeline.seed, "seed")
-    return A.Compose(build_transforms(pipeline), seed=seed)
+    transforms = build_transforms(pipeline)
+    return library_call(lambda: A.Compose(transforms, **pipeline.compose_args, seed=seed), "Compose")
 
 
 def reseed(transform: A.Compose, base_seed: int | None, *salt: int) -> A.Compose:
@@ -162,20 +173,6 @@ def reseed(transform: A.Compose, base_seed: int | None, *salt: int) -> A.Compose
     """
     transform.set_random_seed(int(np.random.SeedSequence([base_seed or 0, *salt]).generate_state(1)[0]))
     return transform
-
-
-def seed_worker(worker_id: int) -> None:
-    """DataLoader `worker_init_fn`: give each worker's copy of the dataset's Compose its own draws.
-
-    Uses the worker's torch seed (different per worker and per epoch, and reproducible when the
-    trainer seeds torch); datasets whose `transform` is not an `A.Compose` are left alone.
-    """
-    import torch.utils.data
-
-    info = torch.utils.data.get_worker_info()
-    transform = getattr(info.dataset, "transform", None) if info is not None else None
-    if isinstance(transform, A.Compose):
-        reseed(transform, transform.seed, info.seed % 2**32, worker_id)
 
 
 def build_torchvision(pipeline: Pipeline) -> tuple[v2.Compose, list[str]]:
@@ -201,6 +198,8 @@ def build_torchvision(pipeline: Pipeline) -> tuple[v2.Compose, list[str]]:
 
 def torchvision_step(step: Step, p: float):
     """The v2 equivalent of one step, or None when torchvision has none."""
+    if not isinstance(step, Step):
+        return None
     entry = get_entry(step.name)
     if entry.torchvision is None:
         return None

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.augment.pipeline import OneOf, Pipeline, Step, build_pipeline, make_transform, reseed, step_where
+from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_pipeline, make_transform, reseed,
+                                   step_where)
 from core.data.images import read_image
 from core.errors import ConfigError
 
@@ -64,7 +65,7 @@ def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> str
         for child_index, child in children:
             where = step_where(number, step, child_index)
             try:
-                output = make_transform(Step(child.name, child.args, 1.0), where)(image=image)["image"]
+                output = make_transform(always_applied(child), where)(image=image)["image"]
             except Exception as child_error:
                 return f"{where}: cannot be applied to a {_size(image)} image ({child_error})"
         image = output
@@ -85,7 +86,7 @@ def normalize_args(pipeline: Pipeline) -> dict | None:
     found = None
     for step in pipeline.enabled_steps():
         for child in (step.steps if isinstance(step, OneOf) else [step]):
-            if child.enabled and child.name == "Normalize":
+            if child.enabled and isinstance(child, Step) and child.name == "Normalize":
                 found = child.args
     return found
 

@@ -17,11 +17,10 @@ import annotated_types
 
 from core.params import Param
 
-# Validators Albumentations attaches to range fields, and the lower bound each implies.
+# Validators Albumentations attaches to range fields, and the lower bound each enforces. (Its
+# convert_to_0plus_range / convert_to_1plus_range only turn one number into a range: no bound.)
 _LOWER_BOUND_OF_VALIDATOR = {
     "process_non_negative_range": 0,
-    "convert_to_0plus_range": 0,
-    "convert_to_1plus_range": 1,
 }
 _HELP_MAX_CHARS = 160
 

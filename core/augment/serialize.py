@@ -1,11 +1,12 @@
 """Pipeline files in Albumentations' own format (`A.to_dict` / `A.save`, YAML or JSON), plus a Python snippet.
 
 A file we write is exactly `A.save(compose)` with one addition, the Compose's `seed`, which
-`A.load` passes back to `A.Compose(seed=...)`: so `A.load(path)` alone reproduces our draws, and
-`load_pipeline(path)` does the same after checking every step against the catalogue.
+`A.load` passes back to `A.Compose(seed=...)`: so `A.load(path)` alone reproduces our draws.
+Reading accepts any file `A.load` accepts; transforms outside the catalogue are kept as written.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -13,16 +14,17 @@ from pathlib import Path
 import albumentations as A
 import yaml
 
-from core.augment.catalogue import get_entry
-from core.augment.pipeline import (GROUP_P, SEED, OneOf, Pipeline, Step, build_pipeline, library_call,
-                                   step_label)
-from core.augment.schema import library_defaults, simplify_value
+from albumentations.core.serialization import SERIALIZABLE_REGISTRY, register_additional_transforms
+
+from core.augment.catalogue import catalogue, get_entry
+from core.augment.library_errors import library_call
+from core.augment.pipeline import GROUP_P, SEED, LibraryStep, OneOf, Pipeline, Step, build_pipeline, step_label
+from core.augment.schema import simplify_value
 from core.errors import ConfigError
 
 FORMATS = ("yaml", "json")
-# Compose-level keys A.save writes; the pipeline model keeps only the seed.
-_COMPOSE_KEYS = {"__class_fullname__", "p", "transforms", "bbox_params", "keypoint_params", "additional_targets",
-                 "is_check_shapes", "seed", "strict", "mask_interpolation", "save_applied_params"}
+_ONE_OF_KEYS = {"__class_fullname__", "p", "transforms"}  # a OneOf with more than these stays as written
+_COMPOSE_KEYS = set(inspect.signature(A.Compose.__init__).parameters) - {"self", "transforms", "seed"}
 
 
 def pipeline_to_dict(pipeline: Pipeline) -> dict:
@@ -72,7 +74,7 @@ def read_pipeline(path) -> Pipeline:
 
 
 def load_pipeline(path) -> A.Compose:
-    """The `A.Compose` saved in `path`, validated against the catalogue; what the trainer calls."""
+    """The `A.Compose` saved in `path` (any file A.load reads), each step checked; what the trainer calls."""
     pipeline = read_pipeline(path)
     try:
         return build_pipeline(pipeline)
@@ -93,59 +95,70 @@ def parse_pipeline(text: str, source: str = "pipeline") -> Pipeline:
 
 
 def pipeline_from_dict(data) -> Pipeline:
-    """A Pipeline from `A.to_dict` output (the Compose at data['transform']), checked step by step."""
+    """A Pipeline from anything A.from_dict reads (the Compose at data['transform']), checked step by step.
+
+    Catalogue transforms become editable steps, a OneOf of them a group; any other transform the
+    library knows (Blur, PadIfNeeded, SomeOf, Sequential...) is kept as written, as a LibraryStep.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("transform"), dict):
         raise ConfigError("not an Albumentations pipeline: expected a 'transform' mapping as A.save writes")
-    compose = data["transform"]
-    name = _short_name(compose.get("__class_fullname__"))
-    if name != "Compose":
-        raise ConfigError(f"the outer transform must be Compose, got {name!r}")
-    unknown = sorted(set(compose) - _COMPOSE_KEYS)
+    outer = data["transform"]
+    if _short_name(outer.get("__class_fullname__")) != "Compose":  # A.save of a single transform or group
+        return Pipeline(steps=[_step_from_dict(outer, "step 1")])
+    compose_args = {key: value for key, value in outer.items() if key not in ("__class_fullname__", "transforms", "seed")}
+    unknown = sorted(set(compose_args) - _COMPOSE_KEYS)
     if unknown:
-        raise ConfigError(f"Compose: unknown key {', '.join(unknown)}")
-    steps = compose.get("transforms")
+        raise ConfigError(f"Compose: unknown key {', '.join(unknown)} "
+                          f"(A.Compose takes {', '.join(sorted(_COMPOSE_KEYS))})")
+    library_call(lambda: A.Compose([], **compose_args), "Compose")
+    steps = outer.get("transforms")
     if not isinstance(steps, list):
         raise ConfigError("Compose: 'transforms' must be a list of steps")
-    seed = compose.get("seed")
-    pipeline = Pipeline(steps=[], seed=0 if seed is None else SEED.validate(seed, "seed"))
-    for number, step in enumerate(steps, start=1):
-        pipeline.steps.append(_step_from_dict(step, number))
-    return pipeline
+    seed = outer.get("seed")
+    return Pipeline(steps=[_step_from_dict(step, f"step {number}") for number, step in enumerate(steps, start=1)],
+                    seed=0 if seed is None else SEED.validate(seed, "seed"), compose_args=compose_args)
 
 
-def _step_from_dict(data, number: int, group_number: int | None = None):
-    where = f"step {number}" if group_number is None else f"step {group_number} (OneOf) > {number}"
+def _step_from_dict(data, where: str):
+    """A Step, a OneOf group or a LibraryStep, whichever holds `data` exactly; errors start with `where`."""
     if not isinstance(data, dict) or "__class_fullname__" not in data:
         raise ConfigError(f"{where}: expected a transform mapping with __class_fullname__, got {data!r}")
     name = _short_name(data["__class_fullname__"])
-    args = {key: value for key, value in data.items() if key not in ("__class_fullname__", "p")}
-    if name == "OneOf":
-        if group_number is not None:
-            raise ConfigError(f"{where}: a OneOf inside a OneOf is not supported")
-        children = args.pop("transforms", None)
-        if not isinstance(children, list) or not children:
-            raise ConfigError(f"{where} (OneOf): 'transforms' must be a non-empty list")
-        p = GROUP_P.validate(data.get("p", 0.5), f"{where} (OneOf): p")
-        return OneOf(steps=[_step_from_dict(child, index, number) for index, child in enumerate(children, 1)], p=p)
     where = f"{where} ({name})"
-    entry = get_entry_for(name, where)
-    p = entry.p.validate(data.get("p", entry.p.default), f"{where}: p")
-    accepted = set(entry.transform_cls.InitSchema.model_fields) | set(entry.defaults)
-    unknown = sorted(set(args) - accepted)
-    if unknown:
-        raise ConfigError(f"{where}: unknown parameter {', '.join(unknown)} "
-                          f"(known: {', '.join(sorted(entry.defaults))})")
-    # Let the library read what it wrote (or what a person typed: `limit: 30`), then keep its normal form.
-    canonical = library_call(lambda: library_defaults(entry.transform_cls, args), where)
-    entry.check_args(canonical, where)
-    return Step(name=name, args=canonical, p=p)
+    register_additional_transforms()  # ToTensorV2 and friends join the registry only when asked
+    if name not in SERIALIZABLE_REGISTRY:
+        raise ConfigError(f"{where}: unknown transform {name!r} (not in Albumentations {A.__version__})")
+    children = data.get("transforms")
+    if children is not None:
+        if not isinstance(children, list):
+            raise ConfigError(f"{where}: 'transforms' must be a list of steps")
+        # Each child first, so that a bad one is named where it sits: "step 3 (SomeOf) > 2 (Blur): ..."
+        members = [_step_from_dict(child, f"{where} > {index}") for index, child in enumerate(children, start=1)]
+        if name == "OneOf" and members and all(isinstance(member, Step) for member in members) \
+                and set(data) <= _ONE_OF_KEYS:
+            return OneOf(steps=members, p=GROUP_P.validate(data.get("p", 0.5), f"{where}: p"))
+    elif name in catalogue():
+        step = _catalogue_step(name, data, where)
+        if step is not None:
+            return step
+    library_call(lambda: A.from_dict({"transform": data}), where)
+    return LibraryStep(data=json.loads(json.dumps(data)))
 
 
-def get_entry_for(name: str, where: str):
-    try:
-        return get_entry(name)
-    except ConfigError as error:
-        raise ConfigError(f"{where}: {error}") from None
+def _catalogue_step(name: str, data: dict, where: str) -> Step | None:
+    """An editable step, or None where a widget could not hold what the file says (then kept as written)."""
+    entry = get_entry(name)
+    args = {key: value for key, value in data.items() if key not in ("__class_fullname__", "p")}
+    if set(args) - set(entry.defaults):
+        return None  # the library ignores unknown arguments; keeping the step as written keeps them too
+    p = data.get("p", 0.5)  # as A.from_dict reads a step without p
+    _, checked = entry.build(args, p, where)  # the library judges; `limit: 30` comes back as (-30.0, 30.0)
+    for param in entry.params:
+        try:
+            param.validate(checked[param.name])
+        except ConfigError:
+            return None  # e.g. Affine scale different per axis: no widget shows that
+    return Step(name=name, args=checked, p=float(p))
 
 
 def _short_name(name) -> str:
@@ -172,16 +185,19 @@ def python_snippet(pipeline: Pipeline) -> str:
             lines.append(f"    ], p={step.p!r}),")
         else:
             lines.append(f"    {_call(step)},")
-    lines.append(f"], seed={pipeline.seed!r})")
+    extra = "".join(f", {key}={value!r}" for key, value in pipeline.compose_args.items())
+    lines.append(f"], seed={pipeline.seed!r}{extra})")
     return "\n".join(lines) + "\n"
 
 
-def _flatten(steps) -> list[Step]:
+def _flatten(steps) -> list:
     return [child for step in steps for child in (step.steps if isinstance(step, OneOf) else [step])]
 
 
-def _call(step: Step) -> str:
+def _call(step) -> str:
     """'A.Rotate(limit=(-30.0, 30.0), p=0.5)': shown arguments always, hidden ones when not the default."""
+    if isinstance(step, LibraryStep):  # as the file wrote it, so the code builds exactly that
+        return f"A.from_dict({{'transform': {step.data!r}}})"
     entry = get_entry(step.name)
     args = entry.check_args(step.args, step_label(step))
     if entry.spec.prepare is not None:

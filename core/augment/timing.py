@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from core.augment.catalogue import get_entry
-from core.augment.pipeline import (OneOf, Pipeline, Step, build_pipeline, make_group, make_transform, step_label,
-                                   step_where, torchvision_step)
+from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_pipeline, make_group, make_transform,
+                                   step_label, step_where, torchvision_step)
 from core.errors import ConfigError
 
 
@@ -43,16 +43,16 @@ class StepTiming:
     output_size: str     # "WxH" of its output on the first image
 
 
-def _applied(pipeline: Pipeline) -> list[tuple[Step | OneOf, object]]:
+def _applied(pipeline: Pipeline) -> list[tuple[object, object]]:
     """(step, its transform built with p=1) for each enabled step."""
     built = []
     for number, step in enumerate(pipeline.steps, start=1):
         if not step.enabled:
             continue
         if isinstance(step, OneOf):
-            built.append((step, make_group(replace(step, p=1.0), number)))
+            built.append((step, make_group(always_applied(step), number)))
         else:
-            built.append((step, make_transform(replace(step, p=1.0), step_where(number, step))))
+            built.append((step, make_transform(always_applied(step), step_where(number, step))))
     return built
 
 
@@ -166,7 +166,8 @@ def compare_backends(pipeline: Pipeline, images: list[np.ndarray], repeats: int 
     """One row per enabled step with a torchvision equivalent, each timed on the images it receives."""
     rows = []
     for step, transform in _applied(pipeline):
-        for single in ([step] if isinstance(step, Step) else [c for c in step.steps if c.enabled]):
+        singles = [c for c in step.steps if c.enabled] if isinstance(step, OneOf) else [step]
+        for single in (s for s in singles if isinstance(s, Step)):  # steps outside the catalogue have no twin
             row = compare_step(single, images, repeats)
             if row is not None:
                 rows.append(row)

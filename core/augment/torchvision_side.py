@@ -104,6 +104,16 @@ def color_jitter(args: dict, p: float):
                                   saturation=list(args["saturation"]), hue=list(args["hue"])), p)
 
 
+def hue_saturation_value(args: dict, p: float):
+    # Albumentations shifts OpenCV's uint8 hue (180 steps per turn) and adds to saturation and value
+    # (0..255); ColorJitter shifts hue by a fraction of the turn (the same, exactly) but multiplies
+    # saturation and brightness: 1 + shift/128 gives the same change at a mid-level (128) pixel.
+    hue = [min(0.5, max(-0.5, v / 180)) for v in args["hue_shift_limit"]]
+    saturation, brightness = ([max(0.0, 1 + v / 128) for v in args[name]] for name in ("sat_shift_limit",
+                                                                                      "val_shift_limit"))
+    return _with_p(v2.ColorJitter(brightness=brightness, saturation=saturation, hue=hue), p)
+
+
 def to_gray(args: dict, p: float):
     if args.get("num_output_channels", 3) == 1:
         return _with_p(v2.Grayscale(num_output_channels=1), p)
@@ -115,6 +125,17 @@ def gaussian_blur(args: dict, p: float):
     kernel = args["blur_limit"][1] or int(sigma[1] * 3.5) * 2 + 1  # the kernel Albumentations uses at sigma max
     kernel += 1 - kernel % 2
     return _with_p(v2.GaussianBlur(kernel_size=kernel, sigma=[max(sigma[0], 1e-3), max(sigma[1], 1e-3)]), p)
+
+
+def gauss_noise(args: dict, p: float):
+    # Both libraries scale noise as a fraction of the dtype's maximum. v2.GaussianNoise has one fixed sigma,
+    # so sigma is drawn from five evenly spaced levels of std_range; the mean is mean_range's middle, and
+    # the noise is always per channel (Albumentations' per_channel=False shares it across channels).
+    low, high = args["std_range"]
+    mean = sum(args["mean_range"]) / 2
+    levels = [low + (high - low) * step / 4 for step in range(5)] if high > low else [low]
+    noises = [v2.GaussianNoise(mean=mean, sigma=sigma, clip=True) for sigma in levels]
+    return _with_p(noises[0] if len(noises) == 1 else v2.RandomChoice(noises), p)
 
 
 def image_compression(args: dict, p: float):

@@ -134,10 +134,10 @@ def test_export_to_a_folder_and_reimport_restores_the_pipeline(page, tmp_path):
 def test_importing_a_bad_file_names_step_and_parameter_and_keeps_the_pipeline(page):
     bad = json.dumps({"transform": {"__class_fullname__": "Compose", "transforms": [
         {"__class_fullname__": "Resize", "height": 256, "width": 192, "p": 1},
-        {"__class_fullname__": "Rotate", "limit": [-30, 900], "p": 0.5}]}})
+        {"__class_fullname__": "Rotate", "limit": [-30, 30], "p": 1.5}]}})
     page.file_uploader(key="aug_import").set_value(("bad.json", bad.encode(), "application/json")).run()
     assert not page.exception
-    assert page.error[0].value.startswith("bad.json: step 2 (Rotate): limit: 900.0 is above the maximum 180")
+    assert page.error[0].value.startswith("bad.json: step 2 (Rotate): p: 1.5 is above the maximum 1")
     assert step_titles(page) == ["1. Resize", "2. Normalize"]
 
 
@@ -207,3 +207,52 @@ def test_empty_pipeline_then_load_the_competition_preset(page):
     page.button(key=f"aug_{group.steps[2].uid}_remove").click().run()  # drop GaussNoise from the group
     assert [child.name for child in page.session_state["aug_pipeline"].steps[5].steps] == ["GaussianBlur", "MotionBlur"]
     assert any("OneOf(GaussianBlur | MotionBlur) →" in c.value for c in page.caption)  # the preview's summary
+
+
+def test_values_beyond_the_sliders_usual_span_are_shown_and_editable(page):
+    """Rotate ±360 and Affine scale up to 3 are valid Albumentations: the slider widens, nothing is clamped."""
+    wide = json.dumps({"transform": {"__class_fullname__": "Compose", "transforms": [
+        {"__class_fullname__": "Resize", "height": 5000, "width": 192, "p": 1},
+        {"__class_fullname__": "Rotate", "limit": [-360, 360], "p": 0.5},
+        {"__class_fullname__": "Affine", "scale": [0.5, 3.0], "p": 0.5}]}})
+    page.file_uploader(key="aug_import").set_value(("wide.json", wide.encode(), "application/json")).run()
+    assert not page.exception and not page.error
+    rotate, affine = uid_of(page, 1), uid_of(page, 2)
+    assert page.slider(key=f"aug_{rotate}_limit").value == (-360.0, 360.0)
+    assert (page.slider(key=f"aug_{rotate}_limit").min, page.slider(key=f"aug_{rotate}_limit").max) == (-360, 360)
+    assert page.slider(key=f"aug_{affine}_scale").value == (0.5, 3.0)
+    assert page.number_input(key=f"aug_{uid_of(page, 0)}_height").value == 5000
+    page.slider(key=f"aug_{rotate}_limit").set_value((-270.0, 300.0)).run()
+    assert not page.exception and not page.error
+    assert page.session_state["aug_pipeline"].steps[1].args["limit"] == (-270.0, 300.0)
+    page.number_input(key=f"aug_{uid_of(page, 0)}_height").set_value(-5).run()
+    assert [e.value for e in page.error] == [
+        "step 1 (Resize): height: -5 is below the minimum 1 (Output height in pixels)"]
+
+
+def test_steps_outside_the_catalogue_are_read_only_movable_and_exported_unchanged(page, tmp_path):
+    import albumentations as A
+
+    A.save(A.Compose([A.Resize(256, 192), A.Blur(blur_limit=(3, 5), p=0.8),
+                      A.SomeOf([A.HorizontalFlip(p=1), A.PadIfNeeded(300, 220, p=1)], n=1, p=1)]), tmp_path / "t.json")
+    original = json.loads((tmp_path / "t.json").read_text())["transform"]["transforms"]
+    page.file_uploader(key="aug_import").set_value(("t.json", (tmp_path / "t.json").read_bytes(),
+                                                    "application/json")).run()
+    assert not page.exception and not page.error
+    assert step_titles(page) == ["1. Resize", "2. Blur", "3. SomeOf"]
+    assert any("read-only" in m.value for m in page.markdown if m.value.startswith("**2. Blur**"))
+    shown = {row["parameter"]: row["value"] for _, row in page.dataframe[0].value.iterrows()}
+    assert shown["blur_limit"] == "[3, 5]" and shown["p"] == "0.8"
+    assert page.image  # the preview runs the imported pipeline
+    blur = uid_of(page, 1)
+    page.button(key=f"aug_{blur}_down").click().run()
+    assert step_titles(page) == ["1. Resize", "2. SomeOf", "3. Blur"]
+    page.checkbox(key=f"aug_{blur}_enabled").uncheck().run()
+    assert any(c.value.startswith("Resize → SomeOf · seed") for c in page.caption)
+    page.checkbox(key=f"aug_{blur}_enabled").check().run()
+    page.text_input(key="aug_export_name").input("kept").run()
+    page.button(key="aug_save").click().run()
+    saved = json.loads(json.dumps(yaml.safe_load((tmp_path / "exports" / "kept.yaml").read_text())))
+    assert saved["transform"]["transforms"][1:] == [original[2], original[1]]  # as imported, in the new order
+    page.button(key=f"aug_{blur}_remove").click().run()
+    assert step_titles(page) == ["1. Resize", "2. SomeOf"] and not page.exception
