@@ -96,7 +96,9 @@ class TrainConfig:
     channels_last: bool = setting(True, "channels_last memory format on CUDA (faster convolutions)")
     compile: bool = setting(False, "torch.compile the model on CUDA (slow first epoch, faster after)")
     early_stop_patience: int = setting(0, "Stop after this many epochs without a better val F1; 0 = never", min=0)
-    log_every: int = setting(10, "Write a step line to metrics.jsonl every this many steps", min=1)
+    log_every: int = setting(10, "Write a step line to metrics.jsonl every this many steps (the only times a "
+                                 "step waits for the GPU; under torchrun also how often the ranks check for a "
+                                 "cancel)", min=1)
     noise_skip_epochs: int = setting(1, "Label-noise finder: ignore the first epochs (everything is wrong early)",
                                      min=0)
     noise_min_fraction: float = setting(0.5, "Label-noise finder: list images misclassified in more than this "

@@ -1,7 +1,6 @@
 """Models, losses, metrics, schedules, run directories and the label-noise finder, piece by piece."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.config import load_config
+from core.config import MODEL_NAMES, load_config
 from core.errors import ConfigError, DataError
 from core.labels import NUM_CLASSES, encode
 from core.train import runs
@@ -18,7 +17,7 @@ from core.train.losses import FocalLoss, SoftF1Loss, class_weights, create_loss
 from core.train.metrics import classification_metrics, confusion_matrix
 from core.train.models import create_model, torchvision_backbone
 from core.train.noise import NoiseTracker, relabel_rows, write_suspects, write_suspects_to_relabel
-from core.train.optim import create_optimizer, create_scheduler
+from core.train.optim import create_optimizer, create_scheduler, restore_scheduler
 from core.train.submission import validate_submission, write_submission
 
 
@@ -82,13 +81,21 @@ def test_small_cnn_gives_18_scores_and_three_heads_give_joint_log_probabilities(
     target = torch.tensor([encode(2, 1, 0)] * 4)
     per_head = (F.cross_entropy(mask, torch.full((4,), 2)) + F.cross_entropy(gender, torch.full((4,), 1))
                 + F.cross_entropy(age, torch.full((4,), 0)))
-    assert float(F.cross_entropy(joint, target)) == pytest.approx(float(per_head), rel=1e-5)
+    assert float(F.cross_entropy(joint, target)) == pytest.approx(float(per_head.detach()), rel=1e-5)
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
-def test_torchvision_models_get_an_18_way_head(name):
-    model = create_model(load_config(overrides=[f"model.name={name}"]).model).eval()
-    assert model(torch.randn(1, 3, 64, 64)).shape == (1, NUM_CLASSES)
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_gets_an_18_way_head(name):
+    model = create_model(load_config(overrides=[f"model.name={name}", "model.pretrained="]).model).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 64, 48)).shape == (1, NUM_CLASSES)
+
+
+def test_three_heads_on_a_torchvision_backbone_give_18_joint_scores():
+    model = create_model(load_config(overrides=["model.name=mobilenet_v3_small", "model.heads=multi"]).model).eval()
+    with torch.no_grad():
+        joint = model(torch.randn(2, 3, 64, 48))
+    assert joint.shape == (2, NUM_CLASSES) and torch.allclose(joint.exp().sum(1), torch.ones(2), atol=1e-5)
 
 
 def test_pretrained_weights_from_a_local_file_are_loaded(tmp_path):
@@ -127,6 +134,61 @@ def test_cosine_schedule_warms_up_then_decays_to_min_lr():
         scheduler.step()
     assert per_step and rates[0] < rates[9] == pytest.approx(0.01)
     assert rates[-1] < 0.001 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0001)
+
+
+def _rates(overrides, epochs=3, steps_per_epoch=10, val_f1=None):
+    """The learning rate at each training step of a schedule (val_f1: per-epoch scores for plateau)."""
+    config = load_config(overrides=overrides)
+    optimizer = create_optimizer(config.optim, torch.nn.Linear(2, 2).parameters())
+    scheduler, per_step = create_scheduler(config.sched, optimizer, epochs, steps_per_epoch, config.optim.lr)
+    rates = []
+    for epoch in range(epochs):
+        for _ in range(steps_per_epoch):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            if per_step:
+                scheduler.step()
+        if not per_step:
+            scheduler.step(val_f1[epoch])
+    return rates, scheduler, optimizer, config
+
+
+def test_step_schedule_multiplies_by_gamma_every_step_size_epochs():
+    rates, *_ = _rates(["sched.name=step", "sched.step_size=2", "sched.gamma=0.5", "optim.lr=0.1"], epochs=5)
+    per_epoch = [rates[e * 10] for e in range(5)]
+    assert per_epoch == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+def test_onecycle_rises_to_the_peak_then_anneals_far_below_it():
+    rates, *_ = _rates(["sched.name=onecycle", "optim.lr=0.01"], epochs=4)
+    peak = int(np.argmax(rates))
+    assert max(rates) == pytest.approx(0.01, rel=1e-3) and 0.2 * len(rates) <= peak <= 0.4 * len(rates)
+    assert rates[0] < 0.01 / 10 and rates[-1] < 0.01 / 1000
+
+
+def test_plateau_lowers_the_rate_after_patience_epochs_without_gain():
+    rates, *_ = _rates(["sched.name=plateau", "sched.patience=1", "sched.gamma=0.5", "optim.lr=0.1"], epochs=5,
+                       val_f1=[0.5, 0.6, 0.6, 0.6, 0.7])
+    per_epoch = [rates[e * 10] for e in range(5)]
+    # epochs 3 and 4 bring no gain: more than patience=1 such epochs, so epoch 5 trains at half the rate
+    assert per_epoch == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.05])
+
+
+@pytest.mark.parametrize("name", ["cosine", "onecycle", "step"])
+def test_a_restored_schedule_keeps_the_new_plan_and_the_old_progress(name):
+    settings = [f"sched.name={name}", "optim.lr=0.01", "sched.step_size=1", "sched.gamma=0.5"]
+    _, short, _, config = _rates(settings, epochs=2)
+    longer_rates, *_ = _rates(settings, epochs=4)
+    optimizer = create_optimizer(config.optim, torch.nn.Linear(2, 2).parameters())
+    resumed, _ = create_scheduler(config.sched, optimizer, 4, 10, config.optim.lr)
+    restore_scheduler(resumed, short.state_dict())
+    # At step 20 of a 4-epoch plan, exactly as a run planned for 4 epochs from the start.
+    rates = []
+    for _ in range(20):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        resumed.step()
+    assert rates == pytest.approx(longer_rates[20:], rel=1e-6)
 
 
 # ----- run directories ----------------------------------------------------------------------------
@@ -191,6 +253,26 @@ def test_suspects_become_relabel_rows_for_the_attributes_that_differ(tmp_path):
     assert "train/images/x/normal.jpg,mask,0" in (data_dir / "relabel.csv").read_text()
     with pytest.raises(DataError, match="not a suspect"):
         write_suspects_to_relabel(run_dir, data_dir, ["other.jpg"])
+
+
+def test_a_gender_or_age_fix_can_name_the_whole_person(demo_copy, tmp_path):
+    from core.data.layout import scan_train
+
+    images = scan_train(demo_copy).images
+    person = images["path"].iloc[0].rsplit("/", 1)[0]
+    photos = images[images["path"].str.startswith(person + "/")]
+    normal, masked = (photos[photos["mask"] == 2].iloc[0], photos[photos["mask"] == 0].iloc[0])
+    flipped = lambda row: encode(int(row["mask"]), 1 - int(row["gender_label"]), int(row["age_label"]))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("data:\n  age_edges: [30, 60]\n")
+    write_suspects(run_dir, pd.DataFrame([{"path": row["path"], "given_label": int(row["label"]),
+                                           "predicted_label": flipped(row)} for row in (normal, masked)]))
+    written = write_suspects_to_relabel(run_dir, demo_copy, [normal["path"], masked["path"]], person=True)
+    assert written == [{"path": person, "field": "gender", "value": 1 - int(normal["gender_label"])}]  # once
+    after = scan_train(demo_copy).images
+    changed = after[after["path"].str.startswith(person + "/")]
+    assert len(changed) == 7 and (changed["gender_label"] == 1 - int(normal["gender_label"])).all()
 
 
 # ----- submission validator -----------------------------------------------------------------------

@@ -20,6 +20,23 @@ FAST_SETTINGS = ["model.name=small_cnn", "model.heads=multi", "model.width=16", 
                  "sched.warmup_epochs=0.5", "train.log_every=5"]
 
 
+# Smaller still, for tests about the loop's mechanics (schedules, stopping, clipping) rather than learning.
+TINY_SETTINGS = ["model.name=small_cnn", "model.width=8", "data.image_size=[48, 36]", "data.val_ratio=0.25",
+                 "loader.batch_size=16", "loader.num_workers=0", "train.log_every=1"]
+
+
+def tiny_config(data_dir, runs_root, *overrides):
+    return load_config(overrides=[*TINY_SETTINGS, f"data.dir={data_dir}", f"run.root={runs_root}", *overrides])
+
+
+def flip_pipeline_file(path, image_size=(96, 72)) -> str:
+    """A pipeline file with a random horizontal flip (what an exact resume must replay)."""
+    import albumentations as A
+
+    A.save(A.Compose([A.Resize(*image_size), A.HorizontalFlip(p=0.5), A.Normalize()]), str(path), data_format="json")
+    return str(path)
+
+
 def demo40_dir(tmp_path_factory) -> Path:
     if "demo40" not in _cache:
         from core.data.demo import generate_demo_dataset

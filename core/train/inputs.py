@@ -2,17 +2,22 @@
 
 Pipelines are Albumentations files (or preset names) from the augment section; empty means the
 built-in Resize(data.image_size) + Normalize. A pipeline without Normalize yields uint8 images; the
-loader keeps them uint8 (a quarter of the bytes to move) and `batch_to_device` normalises them with
+loader keeps them uint8 (a quarter of the bytes to move) and `images_to_device` normalises them with
 the ImageNet statistics on the device, so either kind of pipeline trains correctly.
+
+The reader is the loader's own choice (`core.loader.reader_for`) for the pipeline it feeds: a JPEG
+draft decode or the memmap cache only when the pipeline starts with a Resize, the full image otherwise
+(a pipeline starting with a Crop needs the original pixels).
 """
 from __future__ import annotations
 
-import functools
-
 import albumentations as A
+import numpy as np
 import torch
+from torch.utils.data import Dataset, get_worker_info
 
-from core.data.images import read_image
+from core.loader.fast_pipeline import resize_target
+from core.loader.readers import reader_for
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -43,21 +48,88 @@ def create_transforms(config) -> tuple[A.Compose, A.Compose]:
             load_transform(config.augment.val, size, seed=config.train.seed))
 
 
-def create_reader(config):
-    """read_image, decoding JPEGs at reduced scale (never below data.image_size) when loader.decode is draft."""
-    if config.loader.decode != "draft":
-        return read_image
-    height, width = config.data.image_size
-    return functools.partial(read_image, draft_size=(width, height))
+def create_reader(config, pipeline=None, *, paths=None, data_dir=None, progress=None):
+    """The loader's reader (core.loader.reader_for) for the images `pipeline` receives (default: the val one).
+
+    loader.decode=draft and loader.cache=memmap apply only when the pipeline starts with a Resize. The
+    memmap cache holds `paths` (default: every train image of data_dir, default data.dir) and is built
+    on first use.
+    """
+    if pipeline is None:
+        pipeline = create_transforms(config)[1]
+    return reader_for(config.loader, data_dir or config.data.dir, resize_target(pipeline), paths=paths,
+                      progress=progress)
+
+
+def mix_seed(*parts: int) -> int:
+    """One 32-bit seed from several integers (seed, epoch, rank, worker), well mixed."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+class EpochSeededDataset(Dataset):
+    """A dataset whose pipeline (and, in a worker, numpy and random) is reseeded from (seed, epoch, rank,
+    worker) at the first item each process reads in an epoch.
+
+    Why: the augmentations of epoch e must not depend on what ran before it, or a resumed run draws
+    different ones than an uninterrupted run — with num_workers=0 (the pipeline lives in the trainer)
+    and with persistent workers (never re-initialised) alike. The epoch sits in shared memory, so
+    `set_epoch` in the trainer reaches persistent workers too. The rank keeps DDP ranks apart.
+    """
+
+    def __init__(self, dataset, seed: int, rank: int = 0):
+        self.dataset, self.seed, self.rank = dataset, int(seed), int(rank)
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+        self._seeded_for = None  # (epoch, worker) this process last seeded for
+
+    def set_epoch(self, epoch: int) -> None:
+        self._epoch[0] = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        info = get_worker_info()
+        worker = info.id + 1 if info is not None else 0
+        key = (int(self._epoch[0]), worker)
+        if key != self._seeded_for:
+            self._seeded_for = key
+            seed = mix_seed(self.seed, key[0], self.rank, worker)
+            transform = getattr(self.dataset, "transform", None)
+            if hasattr(transform, "set_random_seed"):
+                transform.set_random_seed(seed)
+            if info is not None:  # the trainer's own global streams are in the checkpoint instead
+                import random
+
+                random.seed(seed)
+                np.random.seed(seed)
+        return self.dataset[index]
+
+    def __getattr__(self, name):  # labels, images, transform... of the wrapped dataset
+        if name == "dataset":
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+_NORMALIZE_CONSTANTS: dict = {}
+
+
+def _imagenet_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """mean*255 and 1/(std*255) on `device`, made once: a fresh host-to-device copy per batch would
+    block until the GPU caught up, every step."""
+    key = str(device)
+    if key not in _NORMALIZE_CONSTANTS:
+        mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
+        std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
+        _NORMALIZE_CONSTANTS[key] = (mean, 1.0 / std)
+    return _NORMALIZE_CONSTANTS[key]
 
 
 def images_to_device(images: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
     """Float NCHW images on `device`; uint8 batches are scaled and normalised there."""
     images = images.to(device, non_blocking=device.type == "cuda")
     if images.dtype == torch.uint8:
-        mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
-        std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
-        images = (images.float() - mean) / std
+        mean, inv_std = _imagenet_constants(device)
+        images = (images.float() - mean) * inv_std
     else:
         images = images.float()
     if channels_last:

@@ -100,22 +100,32 @@ def representative_age(band: int, edges) -> int:
     return (max(1, low - 10), (low + high) // 2, high + 10)[band]
 
 
-def relabel_rows(suspect: dict, age_edges) -> list[dict]:
-    """relabel.csv rows turning the given label into the predicted one (only the attributes that differ)."""
+# Attributes of the person rather than of one photo: a fix for one image is a fix for the whole folder.
+PERSON_FIELDS = ("gender", "age")
+
+
+def relabel_rows(suspect: dict, age_edges, person: bool = False) -> list[dict]:
+    """relabel.csv rows turning the given label into the predicted one (only the attributes that differ).
+
+    person=True writes gender and age fixes for the image's person folder (relabel.csv accepts a folder
+    path), so all seven photos of that person change together; mask fixes always name the image.
+    """
     given, predicted = decode(int(suspect["given_label"])), decode(int(suspect["predicted_label"]))
     rows = []
     for field, old, new in zip(("mask", "gender", "age"), given, predicted):
         if old != new:
             value = representative_age(new, age_edges) if field == "age" else new
-            rows.append({"path": suspect["path"], "field": field, "value": value})
+            path = suspect["path"].rsplit("/", 1)[0] if person and field in PERSON_FIELDS else suspect["path"]
+            rows.append({"path": path, "field": field, "value": value})
     return rows
 
 
-def write_suspects_to_relabel(run_dir, data_dir, paths) -> list[dict]:
+def write_suspects_to_relabel(run_dir, data_dir, paths, person: bool = False) -> list[dict]:
     """Accept the model's label for the chosen suspect `paths`: rows appended to data_dir/relabel.csv.
 
-    Returns the rows written. Gender and mask fixes apply to the image; an age fix sets an age in the
-    predicted band (relabel.csv stores ages in years).
+    Returns the rows written. Mask fixes apply to the image; gender and age fixes to the image, or with
+    person=True to its whole person folder. An age fix sets an age in the predicted band (relabel.csv
+    stores ages in years).
     """
     import yaml
 
@@ -126,7 +136,11 @@ def write_suspects_to_relabel(run_dir, data_dir, paths) -> list[dict]:
         raise DataError(f"{Path(run_dir) / SUSPECTS_FILE}: not a suspect of this run: {', '.join(missing[:5])}")
     config = yaml.safe_load((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8")) or {}
     age_edges = tuple(config.get("data", {}).get("age_edges", DEFAULT_AGE_EDGES))
-    rows = [row for path in paths for row in relabel_rows(by_path[path], age_edges)]
+    rows = []
+    for path in paths:
+        for row in relabel_rows(by_path[path], age_edges, person=person):
+            if row not in rows:  # two photos of one person give the same folder row
+                rows.append(row)
     if rows:
         append_relabels(data_dir, rows)
     return rows

@@ -5,6 +5,7 @@ epoch is); 'plateau' steps once per epoch on the validation macro F1.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -54,6 +55,27 @@ def create_scheduler(config, optimizer, epochs: int, steps_per_epoch: int, peak_
     schedule = StepSchedule(config.name, epochs * steps_per_epoch, steps_per_epoch, config.warmup_epochs,
                             config.min_lr / peak_lr, config.step_size, config.gamma)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), True
+
+
+# What a schedule plans from train.epochs (as opposed to how far it has gone): LambdaLR's StepSchedule,
+# OneCycleLR's totals. load_state_dict would bring back the old run's plan.
+_PLAN_ATTRIBUTES = ("lr_lambdas", "total_steps", "_schedule_phases")
+
+
+def restore_scheduler(scheduler, state: dict) -> None:
+    """Load a checkpoint's progress into `scheduler` but keep the plan it was built with from this config.
+
+    Why: `--resume --set train.epochs=N` must stretch the schedule over the new epochs; the saved one ends
+    at the old last step (cosine at min_lr: training on at LR 0; onecycle raises past its total). The
+    optimizer's current rate is then recomputed for the restored step under the new plan.
+    """
+    plan = {name: copy.deepcopy(getattr(scheduler, name)) for name in _PLAN_ATTRIBUTES if hasattr(scheduler, name)}
+    scheduler.load_state_dict(state)
+    for name, value in plan.items():
+        setattr(scheduler, name, value)
+    if "lr_lambdas" in plan or "total_steps" in plan:
+        scheduler.last_epoch -= 1
+        scheduler.step()  # sets each group's lr for the restored step, as an uninterrupted run has it
 
 
 def current_lr(optimizer) -> float:

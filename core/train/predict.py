@@ -33,17 +33,24 @@ def load_run_model(run_dir, checkpoint: str = "best", device=None):
     model = create_model(config.model)
     model.load_state_dict(state["model"])
     device = device or resolve_device(config.train.device)
-    return model.to(device).eval(), config, state
+    model = model.to(device).eval()
+    if device.type == "cuda" and config.train.channels_last:  # the images come channels_last too
+        model = model.to(memory_format=torch.channels_last)
+    return model, config, state
 
 
 @torch.no_grad()
-def predict_scores(model, loader, device, tta: bool = False, progress=None) -> np.ndarray:
-    """Softmax probabilities (N x 18) in loader order; TTA averages with the horizontally flipped image."""
+def predict_scores(model, loader, device, tta: bool = False, progress=None, amp: bool = True,
+                   channels_last: bool = True) -> np.ndarray:
+    """Softmax probabilities (N x 18) in loader order; TTA averages with the horizontally flipped image.
+
+    `amp` and `channels_last` (the run's train.amp / train.channels_last) apply on CUDA only, as in training.
+    """
     cuda = device.type == "cuda"
-    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
+    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda and amp else None
     scores, done = [], 0
     for batch in loader:
-        images = images_to_device(batch["image"], device, channels_last=cuda)
+        images = images_to_device(batch["image"], device, channels_last=cuda and channels_last)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             probabilities = model(images).float().softmax(1)
             if tta:
@@ -64,13 +71,18 @@ def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: boo
     device = next(model.parameters()).device
     data_dir = Path(data_dir or config.data.dir).expanduser()
     _, val_transform = create_transforms(config)
-    dataset = MaskEvalDataset(data_dir, read_eval(data_dir), transform=val_transform, reader=create_reader(config))
+    eval_images = read_eval(data_dir)
+    # The loader's reader for the val pipeline; with loader.cache=memmap the eval images get a cache of their own.
+    reader = create_reader(config, val_transform, paths=[str(data_dir / path) for path in eval_images["path"]],
+                           data_dir=data_dir)
+    dataset = MaskEvalDataset(data_dir, eval_images, transform=val_transform, reader=reader)
     if batch_size:
         from dataclasses import replace
 
         config = replace(config, loader=replace(config.loader, batch_size=batch_size))
     loader = create_loader_for(dataset, config, train=False, dist_info=DistInfo(0, 1, 0, device))
-    answers = predict_scores(model, loader, device, tta=tta, progress=progress).argmax(1)
+    answers = predict_scores(model, loader, device, tta=tta, progress=progress, amp=config.train.amp,
+                             channels_last=config.train.channels_last).argmax(1)
     out = Path(out) if out else Path(run_dir) / runs.SUBMISSION_FILE
     write_submission(read_info(data_dir), answers.tolist(), out)
     return {"path": str(out), "rows": int(len(answers)), "tta": bool(tta), "checkpoint": checkpoint,

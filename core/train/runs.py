@@ -14,16 +14,18 @@ gets the first free name among NAME, NAME-2, NAME-3, ...):
       {"state": "starting|running|finished|cancelled|failed", "pid", "epoch" (completed epochs), "epochs",
        "step", "steps_per_epoch", "best_val_f1", "best_epoch", "device", "model", "started_at",
        "updated_at", "error"}   (times are ISO 8601 local time; error is null unless failed)
-- `last.pt`, `best.pt` torch dicts {model, optimizer, scheduler, scaler, epoch, rng, config, best_val_f1,
-  best_epoch, elapsed_s, noise}; last.pt is the state after the last completed epoch (written at the
-  start too, as epoch 0), best.pt the one with the best val_f1.
-- `train.log`     the trainer's stdout/stderr when started by a page.
+- `last.pt`, `best.pt` torch dicts {model, optimizer, scheduler, scaler, epoch, step, passes, rng, config,
+  best_val_f1, best_epoch, epochs_without_gain, elapsed_s, noise}; last.pt is the state after the last
+  completed epoch (written at the start too, as epoch 0) or, after a cancel mid-epoch, after `step` steps
+  of the next one (`passes`: each rank's losses and predictions so far); best.pt the one with the best val_f1.
+- `train.log`     the trainer's console lines (start, each epoch, early stop, end, cancel, failure),
+  appended to on resume.
 - `suspects.csv`  label-noise suspects (see core.train.noise), rewritten each epoch.
 - `submission.csv` default output of `python -m core predict`.
 
-A cancel (SIGTERM/SIGINT) discards the unfinished epoch and marks the run "cancelled"; `--resume`
-restarts that epoch from last.pt in the same directory, dropping the step lines the unfinished epoch
-had logged, so the metrics read as one uninterrupted run. This module needs no torch: pages import it.
+A cancel (SIGTERM/SIGINT) saves last.pt at the step it reached and marks the run "cancelled"; `--resume`
+continues from there in the same directory (replaying the epoch's earlier batches without training on
+them, so the data and augmentations continue exactly), so the metrics read as one uninterrupted run. This module needs no torch: pages import it.
 """
 from __future__ import annotations
 
@@ -125,9 +127,15 @@ def read_metrics(run_dir, kind: str | None = None) -> list[dict]:
     return records
 
 
-def truncate_metrics(run_dir, after_epoch: int) -> None:
-    """Drop lines of epochs after `after_epoch` (an unfinished epoch that a resume will redo)."""
-    kept = [r for r in read_metrics(run_dir) if int(r.get("epoch", 0)) <= after_epoch]
+def truncate_metrics(run_dir, after_epoch: int, keep_steps: int = 0) -> None:
+    """Drop lines of epochs after `after_epoch` (an unfinished epoch that a resume will redo), except the
+    step lines of the next epoch up to step `keep_steps` (a resume continues after them)."""
+    def kept_line(record: dict) -> bool:
+        epoch = int(record.get("epoch", 0))
+        return epoch <= after_epoch or (epoch == after_epoch + 1 and record.get("kind") == "step"
+                                        and int(record.get("step", 0)) <= keep_steps)
+
+    kept = [r for r in read_metrics(run_dir) if kept_line(r)]
     path = Path(run_dir) / METRICS_FILE
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")

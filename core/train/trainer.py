@@ -7,6 +7,12 @@ CUDA when present (AMP in bf16 where supported else fp16 with a GradScaler, chan
 copies, optional torch.compile); the CPU path uses none of them. Under torchrun the model is wrapped in
 DistributedDataParallel, the loader shards with a DistributedSampler, and only rank 0 writes the run.
 The run directory format is documented in core.train.runs.
+
+Resume is exact: a checkpoint holds every random stream, the early-stopping counter and, after a cancel
+mid-epoch, the steps done so far (a resume replays the epoch's batches up to there without training on
+them: the sampler's order is seeded by the epoch, the augmentations by (seed, epoch, rank, worker)).
+On CUDA the loop never waits for the GPU between steps: losses and predictions are summed on the device
+and read back every train.log_every steps and at the end of the epoch.
 """
 from __future__ import annotations
 
@@ -24,21 +30,22 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Subset
 
-from core.config import ExperimentConfig, config_from_dict, config_to_dict, save_config
+from core.config import ExperimentConfig, config_to_dict, save_config
 from core.data import ensure_demo_data
 from core.data.layout import scan_train
 from core.data.split import split_by_profile
 from core.data.datasets import MaskTrainDataset
 from core.errors import ConfigError, DataError
+from core.progress import StderrProgress
 from core.train import runs
 from core.train.distributed import (DistInfo, all_gather_objects, any_rank, barrier, broadcast_object,
                                     cleanup_distributed, setup_distributed)
-from core.train.inputs import create_reader, create_transforms, images_to_device
+from core.train.inputs import EpochSeededDataset, create_reader, create_transforms, images_to_device, mix_seed
 from core.train.losses import create_loss
 from core.train.metrics import classification_metrics
 from core.train.models import create_model
 from core.train.noise import NoiseTracker, write_suspects
-from core.train.optim import create_optimizer, create_scheduler, current_lr
+from core.train.optim import create_optimizer, create_scheduler, current_lr, restore_scheduler
 
 
 DEMO_DATA_DIR = "data/demo"  # data.dir's default
@@ -46,6 +53,44 @@ DEMO_DATA_DIR = "data/demo"  # data.dir's default
 
 class Cancelled(Exception):
     """SIGTERM/SIGINT arrived: stop at the next step."""
+
+
+class EpochPass:
+    """What one rank's training pass has gathered so far; kept on the device until the epoch ends."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.steps, self.count = 0, 0
+        self.loss_sum = torch.zeros((), device=device)
+        self.indices: list[torch.Tensor] = []
+        self.losses: list[torch.Tensor] = []
+        self.predictions: list[torch.Tensor] = []
+
+    def add(self, indices, loss, logits, targets) -> None:
+        with torch.no_grad():
+            detached = logits.detach().float()
+            self.losses.append(F.cross_entropy(detached, targets, reduction="none"))
+            self.predictions.append(detached.argmax(1))
+            self.loss_sum += loss.detach().float() * len(targets)
+        self.indices.append(indices)
+        self.count += len(targets)
+        self.steps += 1
+
+    def state_dict(self) -> dict:
+        """CPU tensors and plain numbers (one read-back from the device)."""
+        def joined(parts, dtype):
+            return torch.cat([p.cpu() for p in parts]) if parts else torch.zeros(0, dtype=dtype)
+
+        return {"steps": self.steps, "count": self.count, "loss_sum": float(self.loss_sum),
+                "indices": joined(self.indices, torch.int64), "losses": joined(self.losses, torch.float32),
+                "predictions": joined(self.predictions, torch.int64)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps, self.count = int(state["steps"]), int(state["count"])
+        self.loss_sum = torch.tensor(float(state["loss_sum"]), device=self.device)
+        self.indices = [state["indices"]]
+        self.losses = [state["losses"].to(self.device)]
+        self.predictions = [state["predictions"].to(self.device)]
 
 
 class StopFlag:
@@ -153,8 +198,11 @@ def create_loader_for(dataset, config: ExperimentConfig, *, train: bool, dist_in
     from core.loader.factory import create_loader
 
     if train:
-        return create_loader(dataset, config.loader, seed=config.train.seed, distributed=dist_info.enabled,
-                             rank=dist_info.rank, world_size=dist_info.world_size)
+        loader = create_loader(dataset, config.loader, seed=config.train.seed, distributed=dist_info.enabled,
+                               rank=dist_info.rank, world_size=dist_info.world_size)
+        # The generator seeds the workers; the sampler keeps the shared seed (ranks must agree on the order).
+        loader.generator.manual_seed(mix_seed(config.train.seed, dist_info.rank))
+        return loader
     # Validation and inference: every image once, in order, plain batches (no sampler, no mixing).
     from dataclasses import replace
 
@@ -167,7 +215,7 @@ def mixed_loss(criterion, logits, batch, targets):
     """Loss of a batch; a mixup/cutmix batch mixes the losses of both labels by its lambda."""
     if "mix_index" not in batch:
         return criterion(logits, targets)
-    index = batch["mix_index"].to(targets.device)
+    index = batch["mix_index"].to(targets.device, non_blocking=True)
     lam = float(batch["mix_lambda"])
     return lam * criterion(logits, targets) + (1 - lam) * criterion(logits, targets[index])
 
@@ -182,10 +230,12 @@ class Trainer:
         self.stop = StopFlag()
         self.run_dir: Path | None = None
         self.status: dict = {}
+        self.dist: DistInfo | None = None
 
     # ----- set-up -------------------------------------------------------------------------------
     def setup(self) -> None:
         config = self.config
+        self.clock = time.monotonic()
         self.dist = setup_distributed(config.train.device)
         self.device = self.dist.device
         self.cuda = self.device.type == "cuda"
@@ -201,14 +251,17 @@ class Trainer:
             raise ConfigError(f"--resume {run_dir}: this run is still training (pid {self.status['pid']}); "
                               f"cancel it first")
         self.data_dir = resolve_data_dir(config)
-        if self.dist.is_main:
+        if self.dist.is_main and not self.resume_dir:
             save_config(config, self.run_dir / runs.CONFIG_FILE)
+        if self.dist.is_main:
             self._set_status(state="starting", pid=os.getpid(), epoch=0, epochs=config.train.epochs, step=0,
                              steps_per_epoch=None, best_val_f1=None, best_epoch=None, device=self._device_name(),
                              model=config.model.name, started_at=self.status.get("started_at") or runs.now_iso(),
                              error=None)
         self._build_data()
         self._build_model()
+        if self.dist.is_main and self.resume_dir:  # only once the checkpoint accepted it (--set may be refused)
+            save_config(config, self.run_dir / runs.CONFIG_FILE)
 
     def _new_run_dir(self) -> Path:
         path = None
@@ -226,23 +279,29 @@ class Trainer:
 
     def _build_data(self) -> None:
         config = self.config
-        # Rank 0 scans first (and fills the scan cache); the others then read the cache.
+        # Rank 0 scans first (and fills the scan cache, and builds the image cache); the others then read them.
         if not self.dist.is_main:
             barrier()
         scan = scan_train(self.data_dir, age_edges=tuple(config.data.age_edges))
+        train_transform, val_transform = create_transforms(config)
+        # One memmap cache serves both splits (and later runs with another split seed).
+        paths = [str(scan.data_dir / path) for path in scan.images["path"]]
+        progress = StderrProgress("image cache") if self.dist.is_main and config.loader.cache == "memmap" else None
+        train_reader = create_reader(config, train_transform, paths=paths, progress=progress)
+        val_reader = create_reader(config, val_transform, paths=paths)
         if self.dist.is_main:
             barrier()
         train_images, val_images = split_by_profile(scan.images, config.data.val_ratio, config.data.split_seed)
         if len(train_images) == 0 or len(val_images) == 0:
             raise DataError(f"{self.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
                             f"after the split by person; add people or change data.val_ratio")
-        train_transform, val_transform = create_transforms(config)
-        reader = create_reader(config)
-        self.train_set = MaskTrainDataset(scan.data_dir, train_images, transform=train_transform, reader=reader)
-        self.val_set = MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=reader)
+        self.train_set = MaskTrainDataset(scan.data_dir, train_images, transform=train_transform, reader=train_reader)
+        self.val_set = MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=val_reader)
+        self.seeded_train = EpochSeededDataset(self.train_set, config.train.seed, self.dist.rank)
+        self.seeded_val = EpochSeededDataset(self.val_set, config.train.seed, self.dist.rank)
         # Each rank validates its own slice (no padding, unlike DistributedSampler); results are gathered.
-        val_part = Subset(self.val_set, range(self.dist.rank, len(self.val_set), self.dist.world_size))
-        self.train_loader = create_loader_for(self.train_set, config, train=True, dist_info=self.dist)
+        val_part = Subset(self.seeded_val, range(self.dist.rank, len(self.val_set), self.dist.world_size))
+        self.train_loader = create_loader_for(self.seeded_train, config, train=True, dist_info=self.dist)
         self.val_loader = create_loader_for(val_part, config, train=False, dist_info=self.dist)
         self.steps_per_epoch = len(self.train_loader)
         self.noise = NoiseTracker(len(self.train_set))
@@ -263,6 +322,7 @@ class Trainer:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.start_epoch, self.best_val_f1, self.best_epoch, self.elapsed_before = 0, None, None, 0.0
+        self.epochs_without_gain, self.resume_pass = 0, None
         if self.resume_dir:
             self._restore(load_checkpoint(self.resume_dir / runs.LAST_CHECKPOINT))
         if self.cuda and config.train.compile:
@@ -274,27 +334,44 @@ class Trainer:
     def _restore(self, state: dict) -> None:
         self.model_plain.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        restore_scheduler(self.scheduler, state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.start_epoch = int(state["epoch"])
         self.best_val_f1, self.best_epoch = state.get("best_val_f1"), state.get("best_epoch")
+        self.epochs_without_gain = int(state.get("epochs_without_gain", 0))
         self.elapsed_before = float(state.get("elapsed_s", 0.0))
         if state.get("noise"):
             self.noise.load_state_dict(state["noise"])
         set_rng_state(state["rng"], self.train_loader)
+        passes = state.get("passes")  # saved by a cancel mid-epoch: one per rank
+        if passes:
+            saved = state.get("config") or {}
+            changed = [section for section in ("data", "augment", "loader")
+                       if saved.get(section) != config_to_dict(self.config)[section]]
+            if changed:  # the replay would draw other batches than the ones already trained on
+                raise ConfigError(f"--resume {self.run_dir}: last.pt was saved mid-epoch; a resume must keep the "
+                                  f"{', '.join(changed)} settings (drop those --set overrides)")
+            if len(passes) != self.dist.world_size:
+                raise ConfigError(f"--resume {self.run_dir}: last.pt was saved mid-epoch by {len(passes)} "
+                                  f"process(es); resume with the same number (torchrun --nproc_per_node)")
+            self.resume_pass = passes[self.dist.rank]
         if self.dist.is_main:
-            runs.truncate_metrics(self.run_dir, self.start_epoch)
+            runs.truncate_metrics(self.run_dir, self.start_epoch,
+                                  keep_steps=self.resume_pass["steps"] if self.resume_pass else 0)
 
-    def _checkpoint(self, epoch: int) -> dict:
+    def _checkpoint(self, epoch: int, rng: dict | None = None, passes: list | None = None) -> dict:
+        """The run's state after `epoch` epochs, plus, when cancelled mid-epoch, each rank's pass so far
+        (`rng` is then the state at the epoch's start, each pass holding its own compute RNG)."""
         return {"model": unwrap(self.model_plain).state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "epoch": epoch,
-                "rng": rng_state(self.train_loader), "config": config_to_dict(self.config),
-                "best_val_f1": self.best_val_f1, "best_epoch": self.best_epoch, "elapsed_s": self.elapsed(),
+                "step": passes[0]["steps"] if passes else 0, "passes": passes,
+                "rng": rng or rng_state(self.train_loader), "config": config_to_dict(self.config),
+                "best_val_f1": self.best_val_f1, "best_epoch": self.best_epoch,
+                "epochs_without_gain": self.epochs_without_gain, "elapsed_s": self.elapsed(),
                 "noise": self.noise.state_dict()}
 
     # ----- the loop -----------------------------------------------------------------------------
     def run(self) -> Path:
-        self.clock = time.monotonic()
         try:
             self.setup()
             self._loop()
@@ -306,7 +383,7 @@ class Trainer:
                 raise
             if self.dist.is_main:
                 self._set_status(state="cancelled")
-                self.log(f"cancelled; resume with: python -m core train --resume {self.run_dir}")
+                self._say(f"cancelled; resume with: python -m core train --resume {self.run_dir}")
         except BaseException as error:
             self._fail(error)
             raise
@@ -316,9 +393,10 @@ class Trainer:
         return self.run_dir
 
     def _fail(self, error: BaseException) -> None:
-        if self.dist.is_main and self.run_dir is not None:
+        if self.dist is not None and self.dist.is_main and self.run_dir is not None:
             text = str(error) if isinstance(error, (ConfigError, DataError)) else f"{type(error).__name__}: {error}"
             self._set_status(state="failed", error=text)
+            self._write_log(f"failed: {text}")
             traceback.print_exc(file=sys.stderr)
 
     def _loop(self) -> None:
@@ -327,9 +405,11 @@ class Trainer:
             if not self.resume_dir:
                 save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, self._checkpoint(0))
             self._set_status(state="running", steps_per_epoch=self.steps_per_epoch, epoch=self.start_epoch)
-            self.log(f"run {self.run_dir}: {config.model.name} on {self._device_name()}, {len(self.train_set)} train / "
-                     f"{len(self.val_set)} val images, {self.steps_per_epoch} steps per epoch")
-        epochs_without_gain = 0
+            self._say(f"run {self.run_dir}: {config.model.name} on {self._device_name()}, {len(self.train_set)} train / "
+                      f"{len(self.val_set)} val images, {self.steps_per_epoch} steps per epoch")
+            if self.resume_dir:
+                self._say(f"resumed after epoch {self.start_epoch}"
+                          + (f", step {self.resume_pass['steps']}" if self.resume_pass else ""))
         for epoch in range(self.start_epoch + 1, config.train.epochs + 1):
             epoch_start = time.monotonic()
             train_stats = self._train_epoch(epoch)
@@ -339,29 +419,82 @@ class Trainer:
             improved = self.best_val_f1 is None or val_stats["f1"] > self.best_val_f1
             if improved:
                 self.best_val_f1, self.best_epoch = val_stats["f1"], epoch
-                epochs_without_gain = 0
+                self.epochs_without_gain = 0
             else:
-                epochs_without_gain += 1
+                self.epochs_without_gain += 1
             if self.dist.is_main:
                 self._end_epoch(epoch, train_stats, val_stats, time.monotonic() - epoch_start, improved)
             patience = config.train.early_stop_patience
-            if patience and epochs_without_gain >= patience and epoch < config.train.epochs:
+            if patience and self.epochs_without_gain >= patience and epoch < config.train.epochs:
                 if self.dist.is_main:
-                    self.log(f"early stop: no better val F1 for {patience} epochs (best {self.best_val_f1:.4f} "
-                             f"at epoch {self.best_epoch})")
+                    self._say(f"early stop: no better val F1 for {patience} epochs (best {self.best_val_f1:.4f} "
+                              f"at epoch {self.best_epoch})")
                 break
         if self.dist.is_main:
             self._set_status(state="finished")
-            self.log(f"finished: best val F1 {self.best_val_f1:.4f} at epoch {self.best_epoch}; {self.run_dir}")
+            self._say(f"finished: best val F1 {self.best_val_f1:.4f} at epoch {self.best_epoch}; {self.run_dir}")
+
+    def _cancel_due(self, step: int) -> bool:
+        """Whether to stop before `step` (steps_per_epoch + 1: before validating). Under torchrun the ranks
+        agree only every log_every steps and before validating: asking at every step would make each step
+        wait for the slowest rank and for the GPU."""
+        if not self.dist.enabled:
+            return self.stop.requested
+        if step % self.config.train.log_every and step != self.steps_per_epoch + 1:
+            return False
+        return any_rank(self.stop.requested, self.device)
+
+    def _cancel_mid_epoch(self, epoch: int, epoch_rng: dict, done: EpochPass) -> None:
+        """Save last.pt with every rank's pass so far, so that a resume continues at this step; then stop."""
+        passes = all_gather_objects({**done.state_dict(), "rng": rng_state(self.train_loader)})
+        if self.dist.is_main and done.steps > 0:
+            save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, self._checkpoint(epoch - 1, epoch_rng, passes))
+            self._set_status(epoch=epoch - 1, step=done.steps)
+        raise Cancelled()
 
     def _train_epoch(self, epoch: int) -> dict:
         self.model.train()
+        epoch_rng = rng_state(self.train_loader)
         set_loader_epoch(self.train_loader, epoch - 1)
-        loss_sum, count = 0.0, 0
-        indices, losses, predictions = [], [], []
+        self.seeded_train.set_epoch(epoch - 1)
+        self.seeded_val.set_epoch(epoch - 1)
+        done, resumed = EpochPass(self.device), self.resume_pass
+        self.resume_pass = None
+        if resumed and resumed["steps"] >= self.steps_per_epoch:  # cancelled before validating: nothing to replay
+            done.load_state_dict(resumed)
+            set_rng_state(resumed["rng"], self.train_loader)
+        else:
+            self._train_pass(epoch, epoch_rng, done, resumed)
+        if self._cancel_due(self.steps_per_epoch + 1):
+            self._cancel_mid_epoch(epoch, epoch_rng, done)
+        state = done.state_dict()
+        parts = all_gather_objects((state["indices"].numpy(), state["losses"].numpy(), state["predictions"].numpy(),
+                                    state["loss_sum"], state["count"]))
+        all_indices = np.concatenate([p[0] for p in parts])
+        all_losses = np.concatenate([p[1] for p in parts])
+        all_predictions = np.concatenate([p[2] for p in parts])
+        self.noise.record_epoch(all_indices, all_losses, all_predictions)
+        targets = self.train_set.labels[all_indices]
+        metrics = classification_metrics(targets, all_predictions)
+        return {"loss": sum(p[3] for p in parts) / max(1, sum(p[4] for p in parts)), **metrics}
+
+    def _train_pass(self, epoch: int, epoch_rng: dict, done: EpochPass, resumed: dict | None) -> None:
+        """One pass over the training loader; after a mid-epoch resume the first `resumed["steps"]` batches
+        are drawn (so that every random stream advances as it did) but not trained on again."""
+        log_every = self.config.train.log_every
         for step, batch in enumerate(self.train_loader, start=1):
-            if any_rank(self.stop.requested, self.device):
-                raise Cancelled()
+            replaying = resumed is not None and step <= resumed["steps"]
+            if self._cancel_due(step):
+                if replaying:
+                    raise Cancelled()  # last.pt already holds this state
+                self._cancel_mid_epoch(epoch, epoch_rng, done)
+            if replaying:
+                if step == resumed["steps"]:
+                    done.load_state_dict(resumed)
+                    torch.set_rng_state(resumed["rng"]["torch"])  # the model's own (dropout) stream at that step
+                    if "cuda" in resumed["rng"] and torch.cuda.is_available():
+                        torch.cuda.set_rng_state_all(resumed["rng"]["cuda"])
+                continue
             images = images_to_device(batch["image"], self.device, self.channels_last)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
@@ -376,47 +509,30 @@ class Trainer:
             self.scaler.update()
             if self.per_step_schedule:
                 self.scheduler.step()
-            with torch.no_grad():
-                detached = logits.detach().float()
-                losses.append(F.cross_entropy(detached, targets, reduction="none").cpu())
-                predictions.append(detached.argmax(1).cpu())
-                indices.append(batch["index"])
-            loss_sum += float(loss.detach()) * len(targets)
-            count += len(targets)
-            if self.dist.is_main and (step % self.config.train.log_every == 0 or step == self.steps_per_epoch):
+            done.add(batch["index"], loss, logits, targets)
+            if self.dist.is_main and (step % log_every == 0 or step == self.steps_per_epoch):
                 runs.append_metrics(self.run_dir, {"kind": "step", "epoch": epoch, "step": step,
                                                    "steps_per_epoch": self.steps_per_epoch,
-                                                   "loss": round(float(loss.detach()), 6),
+                                                   "loss": round(float(loss.detach()), 6),  # the one read-back
                                                    "lr": current_lr(self.optimizer),
                                                    "elapsed_s": round(self.elapsed(), 3)})
                 self._set_status(step=step, epoch=epoch - 1)
-        parts = all_gather_objects((torch.cat(indices).numpy(), torch.cat(losses).numpy(),
-                                    torch.cat(predictions).numpy(), loss_sum, count))
-        all_indices = np.concatenate([p[0] for p in parts])
-        all_losses = np.concatenate([p[1] for p in parts])
-        all_predictions = np.concatenate([p[2] for p in parts])
-        self.noise.record_epoch(all_indices, all_losses, all_predictions)
-        targets = self.train_set.labels[all_indices]
-        metrics = classification_metrics(targets, all_predictions)
-        return {"loss": sum(p[3] for p in parts) / max(1, sum(p[4] for p in parts)), **metrics}
 
     @torch.no_grad()
     def _validate(self) -> dict:
         self.model.eval()
-        loss_sum, targets_all, predictions_all = 0.0, [], []
-        # Ranks may hold different numbers of validation batches: agree on stopping before, not during.
-        if any_rank(self.stop.requested, self.device):
-            raise Cancelled()
+        loss_sum, targets_all, predictions_all = torch.zeros((), device=self.device), [], []
         for batch in self.val_loader:
             images = images_to_device(batch["image"], self.device, self.channels_last)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 logits = self.model(images).float()
-            loss_sum += float(F.cross_entropy(logits, targets, reduction="sum"))
-            targets_all.append(targets.cpu())
-            predictions_all.append(logits.argmax(1).cpu())
+            loss_sum += F.cross_entropy(logits, targets, reduction="sum")
+            targets_all.append(batch["label"])
+            predictions_all.append(logits.argmax(1))
         local = (torch.cat(targets_all).numpy() if targets_all else np.zeros(0, np.int64),
-                 torch.cat(predictions_all).numpy() if predictions_all else np.zeros(0, np.int64), loss_sum)
+                 torch.cat(predictions_all).cpu().numpy() if predictions_all else np.zeros(0, np.int64),
+                 float(loss_sum))
         parts = all_gather_objects(local)
         targets = np.concatenate([p[0] for p in parts])
         predictions = np.concatenate([p[1] for p in parts])
@@ -437,12 +553,22 @@ class Trainer:
                                                          self.config.train.noise_min_fraction,
                                                          tuple(self.config.data.age_edges)))
         self._set_status(epoch=epoch, step=0, best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
-        self.log(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
+        self._say(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
                  f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}"
                  f"{' (best)' if improved else ''} | {epoch_s:.1f}s")
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.clock
+
+    def _say(self, text: str) -> None:
+        """A console line, also appended to RUN_DIR/train.log (rank 0 only calls this)."""
+        self.log(text)
+        self._write_log(text)
+
+    def _write_log(self, text: str) -> None:
+        if self.run_dir is not None:
+            with open(self.run_dir / runs.LOG_FILE, "a", encoding="utf-8") as handle:
+                handle.write(f"{text}\n")
 
     def _set_status(self, **changes) -> None:
         self.status = runs.write_status(self.run_dir, {**self.status, **changes})
