@@ -375,6 +375,9 @@ class Trainer:
         try:
             self.setup()
             self._loop()
+            # All ranks done before the group is torn down: a rank destroying it while its peer still
+            # talks to it aborts the peer ("terminate called without an active exception").
+            barrier()
         except Exception as error:
             # Ctrl-C in a terminal also reaches the DataLoader workers, whose exit then surfaces as an
             # error in the loop: with a stop requested, that is still a cancel.
