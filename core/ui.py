@@ -28,8 +28,8 @@ def show_checkpoint_error(error: Exception, checkpoint: str, run_name: str, next
     """An error while loading and running a checkpoint: ours in words; torch's (a damaged file fails inside
     torch.load in many ways, with advice that does not apply here) as the file that could not be read,
     followed by `next_step`."""
-    if isinstance(error, MaskLabError):
-        show_error(error, "Fix what it names, then try again.")
+    if isinstance(error, MaskLabError):  # e.g. load_checkpoint's "cannot be read as a checkpoint"
+        show_error(error, next_step)
     else:
         st.error(f"{checkpoint} of {run_name} could not be read ({type(error).__name__}); it may be damaged "
                  f"(a full disk or a killed save).\n\n{next_step}")

@@ -123,10 +123,14 @@ else:
                      caption=f"given {row.given_name} · model {row.predicted_name} · loss {row.mean_loss:.2f}")
             if st.checkbox("accept", key=f"runs_suspect_{chosen}_{index}"):
                 accepted.append(row.path)
+    whole_person = st.checkbox("Gender and age fixes apply to the whole person", value=True,
+                               key="runs_accept_person",
+                               help="Gender and age belong to the person, not the photo: write them for the person's "
+                                    "folder so all seven images change together. Mask fixes always name the image.")
     if st.button(f"Write {len(accepted)} correction(s) to relabel.csv", key="runs_accept_suspects",
                  disabled=not accepted):
         try:
-            rows = write_suspects_to_relabel(run_dir, data_dir, accepted)
+            rows = write_suspects_to_relabel(run_dir, data_dir, accepted, person=whole_person)
         except MaskLabError as error:
             show_error(error, "Check the data directory of this run.")
         else:

@@ -50,3 +50,12 @@ def test_cli_predict_with_the_last_checkpoint_to_a_chosen_file(tmp_path_factory,
 def test_predict_rejects_an_unknown_checkpoint(tmp_path_factory):
     with pytest.raises(ConfigError, match="best or last"):
         predict(trained_run(tmp_path_factory), demo40_dir(tmp_path_factory), checkpoint="middle")
+
+
+def test_a_damaged_checkpoint_is_named_with_the_next_step(tmp_path_factory, tmp_path):
+    import shutil
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run(tmp_path_factory), run_dir)
+    (run_dir / "last.pt").write_bytes((run_dir / "last.pt").read_bytes()[:200])  # a killed copy
+    with pytest.raises(ConfigError, match=r"last\.pt: cannot be read as a checkpoint .*use this run's best\.pt"):
+        predict(run_dir, demo40_dir(tmp_path_factory), checkpoint="last")

@@ -414,9 +414,11 @@ def compute_val_predictions(run_dir, progress=None) -> pd.DataFrame:
     scan = scan_train(resolve_data_dir(config), age_edges=tuple(config.data.age_edges))
     _, val_images = split_by_profile(scan.images, config.data.val_ratio, config.data.split_seed)
     _, val_transform = create_transforms(config)
-    dataset = MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=create_reader(config))
+    dataset = MaskTrainDataset(scan.data_dir, val_images, transform=val_transform,
+                               reader=create_reader(config, val_transform, data_dir=scan.data_dir))
     loader = create_loader_for(dataset, config, train=False, dist_info=DistInfo(0, 1, 0, device))
-    answers = predict_scores(model, loader, device, progress=progress).argmax(1)
+    answers = predict_scores(model, loader, device, progress=progress, amp=config.train.amp,
+                             channels_last=config.train.channels_last).argmax(1)
     table = pd.DataFrame({"path": val_images["path"].to_numpy(), "label": val_images["label"].to_numpy(),
                           "pred": answers, "epoch": int(state.get("epoch", 0))})
     table.to_csv(Path(run_dir) / VAL_PREDICTIONS, index=False)

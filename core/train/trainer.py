@@ -171,7 +171,12 @@ def save_checkpoint(path: Path, state: dict) -> None:
 def load_checkpoint(path: Path) -> dict:
     if not path.exists():
         raise ConfigError(f"{path}: no checkpoint; this run cannot be resumed (start a new one)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated or foreign file fails inside torch in many ways
+        other = "last.pt" if path.name == "best.pt" else "best.pt"
+        raise ConfigError(f"{path}: cannot be read as a checkpoint ({type(error).__name__}); it may be damaged "
+                          f"(a full disk or a killed copy): use this run's {other}, or start a new run") from None
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -78,22 +78,22 @@ def test_leaderboard_overlay_and_best_checkpoint(demo_copy, tmp_path):
 
 def test_accepting_a_suspect_writes_relabel_csv(demo_copy, tmp_path):
     run_dir = finished_run(demo_copy, tmp_path / "runs", "noisy")
-    suspects = pd.read_csv(run_dir / "suspects.csv")
-    if suspects.empty:  # a 2-epoch run may list none: write one as the finder would
-        image = next(iter(sorted((demo_copy / "train" / "images").iterdir()))) / "normal.jpg"
-        suspects = pd.DataFrame([{"path": str(image.relative_to(demo_copy)), "given_label": 14,
-                                  "given_name": "not wear / female / <30", "predicted_label": 2,
-                                  "predicted_name": "wear / male / >=60", "mean_loss": 3.2, "wrong_fraction": 1.0,
-                                  "epochs": 2}])
-        suspects.to_csv(run_dir / "suspects.csv", index=False)
+    # A known suspect (a 2-epoch run may list none): given not wear/male/<30, the model says wear/female/>=60.
+    person = next(iter(sorted((demo_copy / "train" / "images").iterdir())))
+    image = str((person / "normal.jpg").relative_to(demo_copy))
+    pd.DataFrame([{"path": image, "given_label": 12, "given_name": "not wear / male / <30", "predicted_label": 5,
+                   "predicted_name": "wear / female / >=60", "mean_loss": 3.2, "wrong_fraction": 1.0,
+                   "epochs": 2}]).to_csv(run_dir / "suspects.csv", index=False)
     at = open_page(demo_copy)
-    first = suspects.iloc[0]
+    assert at.checkbox(key="runs_accept_person").value  # gender and age are the person's by default
     at.checkbox(key="runs_suspect_noisy_0").check().run()
     at.button(key="runs_accept_suspects").click().run()
     assert not at.exception, at.exception
-    relabel = pd.read_csv(demo_copy / "relabel.csv")
-    assert (relabel["path"] == first["path"]).any()
-    assert any("relabel.csv" in s.value for s in at.success)
+    relabel = pd.read_csv(demo_copy / "relabel.csv").set_index("field")
+    folder = str(person.relative_to(demo_copy))
+    assert relabel.loc["mask", "path"] == image and str(relabel.loc["mask", "value"]) == "0"
+    assert relabel.loc["gender", "path"] == folder and relabel.loc["age", "path"] == folder
+    assert any("3 row(s)" in s.value and "relabel.csv" in s.value for s in at.success)
 
 
 def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_data_dir, tmp_path):
@@ -103,7 +103,7 @@ def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_dat
     at.button(key="runs_compute_cells").click().run()
     assert not at.exception, at.exception
     message = " ".join(e.value for e in at.error)
-    assert "best.pt of broken could not be read" in message and "Training page" in message
+    assert "broken/best.pt: cannot be read as a checkpoint" in message and "Training page" in message
     assert "weights_only" not in message  # torch's advice about its own flag does not help here
 
     going = tmp_path / "runs" / "going"  # started, no epoch finished yet

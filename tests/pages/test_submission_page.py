@@ -71,7 +71,7 @@ def test_clear_messages_for_missing_eval_damaged_checkpoint_and_running_run(demo
     at = open_page(demo_data_dir)
     at.button(key="sub_make").click().run()
     assert not at.exception, at.exception
-    assert any("best.pt of tiny could not be read" in e.value and "damaged" in e.value and "other checkpoint" in e.value
+    assert any("tiny/best.pt: cannot be read as a checkpoint" in e.value and "damaged" in e.value and "other checkpoint" in e.value
                for e in at.error)
     assert not any("weights_only" in e.value for e in at.error)  # torch's advice about its flag does not apply
     assert not (run_dir / "submission.csv").exists()
