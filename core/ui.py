@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import default_data_dir, demo_data_dir, ensure_demo_data
+from core.data.describe import check_eval_images
 from core.data.layout import TrainScan, read_eval, scan_train
 from core.errors import MaskLabError
 from core.labels import DEFAULT_AGE_EDGES, check_age_edges
@@ -77,9 +78,16 @@ def load_eval_table(data_dir: str):
     return read_eval(data_dir)
 
 
+@st.cache_data(show_spinner="Checking that every eval image decodes...", max_entries=8)
+def load_eval_corrupt(data_dir: str) -> list[dict]:
+    """Eval images that do not decode ([{path, reason}]); raises DataError like load_eval_table."""
+    return check_eval_images(data_dir, load_eval_table(data_dir))
+
+
 def clear_data_caches() -> None:
     _cached_scan.clear()
     load_eval_table.clear()
+    load_eval_corrupt.clear()
 
 
 def scan_or_stop() -> TrainScan:

@@ -5,7 +5,7 @@ import streamlit as st
 from core.data import charts, eda
 from core.data.stats import ImageStats, channel_table, image_stats, sample_paths
 from core.errors import MaskLabError
-from core.ui import AGE_EDGES_KEY, load_eval_table, scan_or_stop
+from core.ui import AGE_EDGES_KEY, load_eval_corrupt, load_eval_table, scan_or_stop
 
 LECTURE_NOTES = """
 **EDA — exploratory data analysis (lecture 2)** is the effort to understand the data before modelling:
@@ -31,8 +31,9 @@ scan = scan_or_stop()
 data_dir, age_edges = scan.data_dir, scan.age_edges
 try:
     eval_table, eval_error = load_eval_table(str(scan.data_dir)), None
+    eval_corrupt = load_eval_corrupt(str(scan.data_dir))
 except MaskLabError as error:
-    eval_table, eval_error = None, str(error)
+    eval_table, eval_error, eval_corrupt = None, str(error), []
 images = scan.images
 if images.empty:
     st.warning(f"{scan.data_dir}: no usable train images; see the skipped files below.")
@@ -58,7 +59,7 @@ st.caption(f"`{scan.data_dir}` · age edges {age_edges[0]}, {age_edges[1]} (chan
 progress_area = st.container()  # above the tabs: the measuring bar shows whichever tab is open
 (spec_tab, table_tab, dist_tab, whatif_tab, stats_tab, gallery_tab, skipped_tab) = st.tabs(
     ["Spec summary", "Metadata", "Distributions", "Age-edge what-if", "Image statistics", "Gallery",
-     f"Skipped ({len(scan.skipped)}) & warnings ({len(scan.warnings)})"])
+     f"Skipped ({len(scan.skipped) + len(eval_corrupt)}) & warnings ({len(scan.warnings)})"])
 
 # Image statistics feed both the spec summary (image size, format) and their own tab.
 with stats_tab:
@@ -245,6 +246,11 @@ with skipped_tab:
         st.dataframe(scan.skipped, key="data_skipped")
     else:
         st.success("No file was skipped.")
+    if eval_corrupt:
+        st.subheader("Eval images that do not decode")
+        st.warning(f"{len(eval_corrupt)} eval image(s) do not decode: a submission needs a row for every eval "
+                   "image, so inference will stop on them. Replace them from the original data.")
+        st.dataframe(eval_corrupt, key="data_eval_corrupt")
     st.subheader("Warnings")
     if scan.warnings:
         st.caption("Used, but worth a look: missing images, folder names that disagree with train.csv, relabels.")

@@ -49,9 +49,14 @@ def describe(data_dir, age_edges=DEFAULT_AGE_EDGES, progress=None, eval_progress
         return summary
     summary["eval_images"] = int(len(eval_table))
     summary["eval_error"] = None
-    bad = check_images(scan.data_dir, list(eval_table["path"]), progress=eval_progress)
-    summary["eval_corrupt"] = [{"path": path, "reason": reason} for path, reason in bad.items()]
+    summary["eval_corrupt"] = check_eval_images(scan.data_dir, eval_table, progress=eval_progress)
     return summary
+
+
+def check_eval_images(data_dir, eval_table, progress=None) -> list[dict]:
+    """[{path, reason}] for the eval images that do not decode (the train check's on-disk cache is shared)."""
+    bad = check_images(data_dir, list(eval_table["path"]), progress=progress)
+    return [{"path": path, "reason": reason} for path, reason in bad.items()]
 
 
 def eval_corrupt_warning(summary: dict) -> str | None:

@@ -208,3 +208,14 @@ def test_a_corrupt_duplicate_keeps_the_good_image_on_the_page(demo_copy):
     assert_no_exception(at)
     assert metric_values(at)["train images"] == "84" and metric_values(at)["skipped files"] == "1"
     assert dataframe_with(at, "path", "reason")["path"].tolist() == [f"train/images/{person.name}/normal.jpeg"]
+
+
+def test_eval_images_that_do_not_decode_are_listed(demo_copy):
+    eval_images = sorted((demo_copy / "eval" / "images").iterdir())
+    eval_images[0].write_bytes(b"\xff\xd8\xff broken")
+    at = run_page(PAGE, demo_copy)
+    assert_no_exception(at)
+    assert any("1 eval image(s) do not decode" in warning.value and "inference will stop" in warning.value
+               for warning in at.warning)
+    tables = [frame.value for frame in at.dataframe if "path" in frame.value.columns]
+    assert [f"eval/images/{eval_images[0].name}"] in [table["path"].tolist() for table in tables]
