@@ -6,7 +6,6 @@ the only slow part, so its results are cached on disk per file (keyed by size an
 """
 from __future__ import annotations
 
-import csv
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,27 @@ def run_page(name: str, data_dir=None, state: dict | None = None, timeout: float
 
 def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, "\n".join(str(e.value) + "\n" + "\n".join(e.stack_trace) for e in at.exception)
+
+
+def open_page(name: str, data_dir) -> AppTest:
+    """run_page, asserting the first run raised nothing."""
+    at = run_page(name, data_dir)
+    assert_no_exception(at)
+    return at
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """An empty runs folder the pages use ($MASKLAB_RUNS_DIR); any trainer a test left running is killed."""
+    from core.train.launch import find_active_runs
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(runs))
+    yield runs
+    for run in find_active_runs(runs):
+        if run.pid != os.getpid():  # a test may fake a "running" run with its own pid
+            os.kill(run.pid, signal.SIGKILL)
 
 
 def texts(elements) -> list[str]:

@@ -5,32 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.conftest import open_page as open_checked_page
 from tests.pages.tiny_run import finished_run
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "6_Submission.py")
 
-
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(tmp_path / "runs"))
-    (tmp_path / "runs").mkdir()
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def open_page(data_dir) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["data_dir"] = str(data_dir)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_checked_page("6_Submission.py", data_dir)
 
 
 def test_no_runs_yet(demo_data_dir):

@@ -3,18 +3,16 @@ session sees it; cancel and resume. The trainer really runs, as a separate proce
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
 from core.augment import load_preset
 from core.train.launch import find_active_runs, pid_alive, read_launch
+from tests.pages.conftest import open_page as open_checked_page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(REPO_ROOT / "pages" / "4_Training.py")
@@ -23,22 +21,11 @@ LIMIT_S = 120
 EPOCHS = 12  # long enough to catch it running: a tiny epoch takes a fraction of a second
 
 
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(tmp_path / "runs"))
-    yield
-    for run in find_active_runs(tmp_path / "runs"):  # never leave a trainer behind
-        os.kill(run.pid, signal.SIGKILL)
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def open_page(data_dir) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["data_dir"] = str(data_dir)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_checked_page("4_Training.py", data_dir)
 
 
 def compose_tiny(at: AppTest, epochs: int, name: str) -> AppTest:
