@@ -109,7 +109,8 @@ else:
 st.header("Label-noise suspects")
 suspects = read_suspects(run_dir)
 if suspects.empty:
-    st.info(f"{chosen} lists no suspects (images misclassified in most epochs) yet.")
+    st.info(f"{chosen} lists no suspects (images misclassified in most epochs) yet. The finder ignores the first "
+            "train.noise_skip_epochs epoch(s), when nearly everything is wrong, and speaks from the epoch after.")
 else:
     data_dir = follow.run_data_dir(run_dir)
     st.caption(f"{len(suspects)} training images the model got wrong in most epochs, worst loss first. Tick the ones "

@@ -87,6 +87,7 @@ def test_curves_table_has_both_splits_of_each_metric(running):
     assert val_f1["value"].tolist() == [0.4]
     chart = follow.curves_chart(table, "macro F1").to_dict()
     assert chart["mark"]["type"] == "line" and chart["encoding"]["x"]["field"] == "epoch"
+    assert chart["encoding"]["x"]["axis"]["format"] == "d"  # whole epochs: one epoch read "1.000000" in a browser
     losses = follow.step_losses(running)
     assert losses["epoch"].tolist() == pytest.approx([1.0, 1.5])
 

@@ -229,6 +229,9 @@ def _images(labels):
 def test_noise_finder_lists_images_wrong_in_most_epochs():
     images = _images([0, 0, 7, 3])
     tracker = NoiseTracker(4)
+    tracker.record_epoch([0, 1, 2, 3], [0.1, 0.2, 3.0, 0.5], [9, 9, 9, 9])
+    assert tracker.suspects(images, skip_epochs=1).empty  # only the skipped epoch so far: nothing to say yet
+    tracker = NoiseTracker(4)
     for epoch in range(5):
         # item 2 is predicted 1 from epoch 1 on; item 3 wrong only once
         tracker.record_epoch([0, 1, 2, 3], [0.1, 0.2, 3.0, 0.5], [0, 0, 1 if epoch else 7, 9 if epoch == 2 else 3])

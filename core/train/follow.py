@@ -259,7 +259,7 @@ def curves_chart(table: pd.DataFrame, metric: str, by_run: bool = False) -> alt.
     """One metric's train and val lines (val solid, train dashed); coloured by run when overlaying."""
     data = table[table["metric"] == metric]
     colour = "run:N" if by_run else "split:N"
-    encoding = dict(x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+    encoding = dict(x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
                     y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=metric != "loss")),
                     color=alt.Color(colour), strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
                     tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".4f")] + (["run"] if by_run else []))

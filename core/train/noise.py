@@ -53,12 +53,15 @@ class NoiseTracker:
 
     def suspects(self, images: pd.DataFrame, skip_epochs: int = 1, min_fraction: float = 0.5,
                  age_edges=DEFAULT_AGE_EDGES) -> pd.DataFrame:
-        """Images wrong in more than `min_fraction` of the epochs after the first `skip_epochs`, worst loss first."""
-        if not self.losses:
+        """Images wrong in more than `min_fraction` of the epochs after the first `skip_epochs`, worst loss first.
+
+        None until an epoch after the skipped ones is recorded: early on nearly everything is wrong, and
+        listing it would bury the real mislabels.
+        """
+        if len(self.losses) <= skip_epochs:
             return pd.DataFrame(columns=SUSPECT_COLUMNS)
-        start = skip_epochs if len(self.losses) > skip_epochs else 0
-        losses = np.stack(self.losses[start:])
-        predictions = np.stack(self.predictions[start:]).astype(np.int64)
+        losses = np.stack(self.losses[skip_epochs:])
+        predictions = np.stack(self.predictions[skip_epochs:]).astype(np.int64)
         given = images["label"].to_numpy(dtype=np.int64)
         seen = predictions >= 0
         wrong = seen & (predictions != given[None, :])
