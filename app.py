@@ -15,7 +15,7 @@ APP_DIR = Path(__file__).resolve().parent
 # Lecture 1's machine-learning pipeline, and the pages that cover each step here. The lecture marks Data
 # Mining and Deploy "Competition의 경우는 x" (not done in a competition): they stay on the chart, greyed,
 # and a competition's own last step, the submission, hangs off Training instead of Deploy.
-NOT_IN_COMPETITION = "Not part of a competition (lecture 1: \"Competition의 경우는 x\")"
+NOT_IN_COMPETITION = "Not part of a competition (lecture 1 marks it 'x' for competitions)"
 PIPELINE_STEPS = [
     ("Domain Understanding", "The competition overview: this page.", [], True),
     ("Data Mining", f"{NOT_IN_COMPETITION}: the photos are collected and given to you.", [], False),

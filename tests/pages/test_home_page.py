@@ -60,7 +60,7 @@ def test_pipeline_marks_what_a_competition_skips(home):
     rows = {m.value.split("**")[1]: m.value for m in home.markdown
             if m.value.count("**") == 2 and m.value.split("**")[2].startswith(" — ")}
     for step in ("Data Mining", "Deploy"):
-        assert "Not part of a competition" in rows[step] and "Competition의 경우는 x" in rows[step]
+        assert "Not part of a competition" in rows[step] and "marks it 'x' for competitions" in rows[step]
     assert "Not part of a competition" not in rows["Training"] + rows["Submission & Leaderboard"]
     dot = home.get("graphviz_chart")[0].proto.spec
     for step in ("Data Mining", "Deploy"):
