@@ -13,13 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.config import MODEL_NAMES
 from core.errors import ConfigError
 from core.labels import NUM_CLASSES
 
-TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "efficientnet_b0", "efficientnet_b1",
-                      "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "mobilenet_v3_small",
-                      "mobilenet_v3_large", "convnext_tiny")
-MODEL_NAMES = ("small_cnn", *TORCHVISION_MODELS)
+TORCHVISION_MODELS = tuple(name for name in MODEL_NAMES if name != "small_cnn")  # the names live in core.config
 HEADS = ("single", "multi")
 HEAD_SIZES = (3, 2, 3)  # mask, gender, age
 

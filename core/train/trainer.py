@@ -36,6 +36,7 @@ from core.data.layout import scan_train
 from core.data.split import split_by_profile
 from core.data.datasets import MaskTrainDataset
 from core.errors import ConfigError, DataError
+from core.loader.samplers import set_epoch
 from core.progress import StderrProgress
 from core.train import runs
 from core.train.distributed import (DistInfo, all_gather_objects, any_rank, barrier, broadcast_object,
@@ -183,20 +184,6 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The plain model under DDP and torch.compile wrappers (what checkpoints store)."""
     model = model.module if isinstance(model, DistributedDataParallel) else model
     return getattr(model, "_orig_mod", model)
-
-
-def set_loader_epoch(loader, epoch: int) -> None:
-    """DistributedSampler.set_epoch (and the loader's own epoch-seeded samplers) before each epoch."""
-    try:
-        from core.loader.samplers import set_epoch
-    except ImportError:
-        set_epoch = None
-    if set_epoch is not None:
-        set_epoch(loader, epoch)
-        return
-    for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
 
 
 def create_loader_for(dataset, config: ExperimentConfig, *, train: bool, dist_info: DistInfo):
@@ -463,7 +450,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict:
         self.model.train()
         epoch_rng = rng_state(self.train_loader)
-        set_loader_epoch(self.train_loader, epoch - 1)
+        set_epoch(self.train_loader, epoch - 1)  # DistributedSampler.set_epoch and our epoch-seeded samplers
         self.seeded_train.set_epoch(epoch - 1)
         self.seeded_val.set_epoch(epoch - 1)
         done, resumed = EpochPass(self.device), self.resume_pass
