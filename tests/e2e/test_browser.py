@@ -124,7 +124,7 @@ class PageCheck:
 
 # The one table: page file -> what it must show and the action done on it.
 PAGES = {
-    "app.py": PageCheck(("Mask Lab", "The 18 classes", "The metric: macro F1", "The ML pipeline"), change_age_edge),
+    "0_Home.py": PageCheck(("Mask Lab", "The 18 classes", "The metric: macro F1", "The ML pipeline"), change_age_edge),
     "1_Data.py": PageCheck(("Data spec summary", "people", "train images"), open_gallery),
     "2_Augmentation.py": PageCheck(("Augmentation lab", "Pipeline", "Preview", "What the model receives"),
                                    change_resize_height),
@@ -137,18 +137,18 @@ PAGES = {
 
 
 def discovered_pages() -> list[str]:
-    return ["app.py"] + sorted(path.name for path in (REPO_ROOT / "pages").glob("*.py"))
-
-
-def url_path(page_file: str) -> str:
-    """Streamlit's URL for a pages/ file: the name without its number prefix ("3_Loader.py" -> "Loader")."""
-    if page_file == "app.py":
-        return ""
-    return re.sub(r"^[0-9]*[_ -]*", "", Path(page_file).stem)
+    """The files app.py hands to st.navigation, in its order: the first is the home page."""
+    return sorted(path.name for path in (REPO_ROOT / "pages").glob("*.py"))
 
 
 def shot_name(page_file: str) -> str:
-    return "Home" if page_file == "app.py" else url_path(page_file)
+    """The page's title in the sidebar: the file name without its number prefix ("3_Loader.py" -> "Loader")."""
+    return re.sub(r"^[0-9]*[_ -]*", "", Path(page_file).stem)
+
+
+def url_path(page_file: str) -> str:
+    """The page's URL path: its title, except the home page's, which is the root."""
+    return "" if page_file == discovered_pages()[0] else shot_name(page_file)
 
 
 done_actions: set[str] = set()
@@ -177,7 +177,7 @@ def test_page_in_the_browser(page_file, app_server, tab, page_timings):
 
     seen = problems(tab)
     assert not seen, f"{page_file} on load: {seen}\nserver log:\n{server_tail(app_server)}"
-    if page_file == "app.py":
+    if page_file == discovered_pages()[0]:
         listed = {tab.evaluate("a => new URL(a.href).pathname", link).strip("/")
                   for link in tab.locator("[data-testid='stSidebarNav'] a").element_handles()}
         expected = {url_path(name) for name in discovered_pages()}
