@@ -18,7 +18,7 @@ import yaml
 
 from core.labels import NUM_CLASSES, class_name
 from core.train.runs import CONFIG_FILE, read_metrics
-from core.train.launch import (ACTIVE_STATES, LAUNCH_DIR, launch_log_path, pid_alive, read_launch, read_status_file, timestamp,
+from core.train.launch import (ACTIVE_STATES, LAUNCH_DIR, launch_log_path, read_launch, read_status_file, timestamp,
                                run_is_active, tail_text)
 
 METRIC_NAMES = {"loss": "loss", "acc": "accuracy", "f1": "macro F1"}
@@ -452,11 +452,6 @@ def distribution_chart(table: pd.DataFrame) -> alt.Chart:
             .encode(x=alt.X("class:O"), xOffset="set:N", y=alt.Y("share:Q", axis=alt.Axis(format="%")),
                     color="set:N", tooltip=["set", "class", "count", alt.Tooltip("share:Q", format=".1%")])
             .properties(height=260))
-
-
-def alive_pid(run_dir) -> int | None:
-    pid = read_status_file(run_dir).get("pid")
-    return int(pid) if pid_alive(pid) else None
 
 
 def run_data_dir(run_dir) -> Path:

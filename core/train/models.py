@@ -129,7 +129,3 @@ def replace_head(model: nn.Module, out_features: int, dropout: float) -> None:
         raise ConfigError("model.name: this model has no Linear classifier to replace")
     head = nn.Linear(last.in_features, out_features)
     setattr(parent, attribute, nn.Sequential(nn.Dropout(dropout), head) if dropout and attribute == "fc" else head)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

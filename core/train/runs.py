@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -190,14 +189,3 @@ def list_runs(root=None) -> pd.DataFrame:
     if not table.empty:
         table = table.sort_values("best_val_f1", ascending=False, na_position="last", kind="stable")
     return table.reset_index(drop=True)
-
-
-def wait_for_status(run_dir, states, timeout_s: float = 60.0, interval_s: float = 0.2) -> dict:
-    """Poll status.json until its state is one of `states` (for tests and scripts); TimeoutError if not."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = read_status(run_dir)
-        if status.get("state") in states:
-            return status
-        time.sleep(interval_s)
-    raise TimeoutError(f"{run_dir}: state still {read_status(run_dir).get('state')!r} after {timeout_s:.0f}s")
