@@ -6,7 +6,7 @@ from core.errors import MaskLabError
 from core.loader import available_cores, validate_loader_config
 from core.loader.charts import class_count_chart, throughput_chart, throughput_table
 from core.loader.config import LoaderConfig
-from core.loader.export import loader_yaml, write_loader_section
+from core.loader.export import config_export_path, config_folders, loader_yaml, write_loader_section
 from core.loader.preview import (TYPED_PIPELINE, load_pipeline_source, pipeline_choices, pipeline_source,
                                  preview_batch, preview_dataset, preview_ranks, sampled_class_counts)
 from core.loader.settings import LOADER_CONFIG_KEY, apply_recommended, loader_config_from_session, store_loader_config
@@ -175,10 +175,12 @@ if exported_ref is None:
 st.download_button("Download loader.yaml", loader_yaml(config, exported_ref), file_name="loader.yaml",
                    key="loader_download")
 target = st.text_input("Experiment config file to update (its loader: section and augment.train are replaced)",
-                       value="configs/my_experiment.yaml", key="loader_export_path")
+                       value="configs/my_experiment.yaml", key="loader_export_path",
+                       help="A .yaml file under " + " or ".join(map(str, config_folders())) + "; a relative path "
+                            "starts at the app's folder. Run directories are never written here.")
 if st.button("Write to the config", key="loader_export"):
     try:
-        written = write_loader_section(config, target, exported_ref)
+        written = write_loader_section(config, config_export_path(target), exported_ref)
         st.success(f"Wrote the loader section{' and augment.train' if exported_ref else ''} to {written}")
     except MaskLabError as error:
         show_error(error)

@@ -1,4 +1,8 @@
-"""The loader settings (and the pipeline they feed) as trainer config sections: YAML text, or merged into a file."""
+"""The loader settings (and the pipeline they feed) as trainer config sections: YAML text, or merged into a file.
+
+A page updates only config files under configs/ or the exports folder: a typed path could otherwise rewrite a
+finished run's config.yaml, or any file the server may write.
+"""
 from __future__ import annotations
 
 import os
@@ -6,9 +10,15 @@ from pathlib import Path
 
 import yaml
 
+from core.augment.serialize import export_dir
 from core.errors import ConfigError
 from core.loader.config import LoaderConfig
 from core.params import section_to_dict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_SUFFIXES = (".yaml", ".yml")
+# Files a trainer writes: a folder holding one is a run directory, modified only by its own trainer.
+RUN_MARKERS = ("status.json", "metrics.jsonl", "last.pt")
 
 
 def config_sections(config: LoaderConfig, pipeline: str | None = None) -> dict:
@@ -50,4 +60,35 @@ def write_loader_section(config: LoaderConfig, path, pipeline: str | None = None
         tmp.replace(path)
     except OSError as error:
         raise ConfigError(f"{path}: cannot write ({error.strerror}); choose another file") from None
+    return path
+
+
+def config_folders() -> list[Path]:
+    """Where a page may update experiment configs: configs/ in the repository and the exports folder."""
+    return [REPO_ROOT / "configs", export_dir()]
+
+
+def config_export_path(typed) -> Path:
+    """The config file a page may update for the path typed there (relative to the repository); ConfigError
+    naming it when it is not a .yaml/.yml file under configs/ or the exports folder, or lies in a run directory."""
+    from core.train.launch import runs_root
+
+    text = str(typed or "").strip()
+    folders = [folder.expanduser().resolve() for folder in config_folders()]
+    where = " or ".join(map(str, folders))
+    if not text:
+        raise ConfigError(f"config file: type a .yaml file under {where}")
+    path = Path(text).expanduser()
+    path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # symlinks and '..' followed first
+    if path.suffix not in CONFIG_SUFFIXES:
+        raise ConfigError(f"config file {text}: must end in .yaml or .yml")
+    folder = next((folder for folder in folders if path.is_relative_to(folder)), None)
+    if folder is None:
+        raise ConfigError(f"config file {text}: pages write configs only under {where}; choose a file there")
+    in_run = path.is_relative_to(runs_root().resolve()) or any(
+        (parent / marker).exists() for parent in [path.parent, *path.parent.parents]
+        if parent.is_relative_to(folder) for marker in RUN_MARKERS)
+    if in_run:
+        raise ConfigError(f"config file {text}: inside a run directory, which only its trainer writes; "
+                          f"choose a file under {where}")
     return path

@@ -150,7 +150,7 @@ def test_the_augmentation_pages_file_is_chosen_previewed_and_exported(demo_data_
     at.number_input(key="loader_batch_size_0").set_value(4)
     at.button(key="loader_preview").click().run()
     assert not at.exception and len(at.image[0].captions) == 4
-    target = tmp_path / "exp.yaml"
+    target = saved_pipeline.parent / "exp.yaml"  # the exports folder
     at.text_input(key="loader_export_path").input(str(target))
     at.button(key="loader_export").click().run()
     written = yaml.safe_load(target.read_text())
@@ -166,9 +166,20 @@ def test_a_typed_pipeline_path_that_cannot_load_is_named(page, tmp_path):
     assert str(missing) in page.error[0].value and page.button(key="loader_preview").disabled
 
 
-def test_export_writes_the_loader_section_into_a_config(page, tmp_path):
-    target = tmp_path / "exp.yaml"
+@pytest.fixture
+def export_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    monkeypatch.setenv("MASKLAB_EXPORT_DIR", str(folder))
+    return folder
+
+
+def test_export_writes_the_loader_section_into_a_config(export_dir, demo_data_dir):
+    target = export_dir / "exp.yaml"
     target.write_text(yaml.safe_dump({"train": {"epochs": 3}, "loader": {"batch_size": 1}}))
+    page = AppTest.from_file(PAGE, default_timeout=60)
+    page.session_state["data_dir"] = str(demo_data_dir)
+    page.run()
     page.number_input(key="loader_batch_size_0").set_value(32)
     page.text_input(key="loader_export_path").input(str(target))
     page.button(key="loader_export").click().run()
@@ -176,3 +187,35 @@ def test_export_writes_the_loader_section_into_a_config(page, tmp_path):
     written = yaml.safe_load(target.read_text())
     assert written["train"] == {"epochs": 3} and written["loader"]["batch_size"] == 32
     assert "batch_size: 32" in page.code[0].value
+
+
+def test_export_refuses_files_outside_configs_and_exports_and_run_directories(export_dir, demo_data_dir, tmp_path,
+                                                                               monkeypatch):
+    runs = tmp_path / "runs"
+    finished = runs / "finished"
+    finished.mkdir(parents=True)
+    monkeypatch.setenv("MASKLAB_RUNS_DIR", str(runs))
+    config_text = "model: {name: small_cnn}\n"
+    (finished / "config.yaml").write_text(config_text)
+    (finished / "status.json").write_text('{"state": "finished"}')
+    # A run directory inside the exports folder (e.g. copied there) is still a run directory.
+    copied = export_dir / "copied_run"
+    copied.mkdir()
+    (copied / "status.json").write_text('{"state": "finished"}')
+    (export_dir / "to_run.yaml").symlink_to(finished / "config.yaml")  # a link out of the folder
+    page = AppTest.from_file(PAGE, default_timeout=60)
+    page.session_state["data_dir"] = str(demo_data_dir)
+    page.run()
+    refused = {str(finished / "config.yaml"): "only under", str(tmp_path / "elsewhere" / "new.yaml"): "only under",
+               str(export_dir / ".." / "up.yaml"): "only under", str(export_dir / "to_run.yaml"): "only under",
+               str(copied / "config.yaml"): "inside a run directory", str(export_dir / "notes.txt"): ".yaml or .yml"}
+    for target, reason in refused.items():
+        page.text_input(key="loader_export_path").input(target)
+        page.button(key="loader_export").click().run()
+        assert not page.exception and not page.success
+        assert len(page.error) == 1 and reason in page.error[0].value and target in page.error[0].value
+        assert "\n" not in page.error[0].value.strip()  # one line
+    assert (finished / "config.yaml").read_text() == config_text
+    assert sorted(p.name for p in finished.iterdir()) == ["config.yaml", "status.json"]
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "up.yaml").exists()
+    assert not (copied / "config.yaml").exists() and not (export_dir / "notes.txt").exists()
