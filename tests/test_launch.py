@@ -161,3 +161,88 @@ def test_tail_text_keeps_the_last_state_of_progress_lines(tmp_path):
     log.write_text("start\n" + "".join(f"\rbatch {i}/10" for i in range(11)) + "\nline a\nline b\n\n")
     assert tail_text(log, 3) == "batch 10/10\nline a\nline b"
     assert tail_text(tmp_path / "missing.txt") == ""
+
+
+# ----- a run directory stays inside its root; only the run's own trainer is ever signalled ---------------
+def test_run_names_that_leave_the_runs_root_are_refused(tmp_path):
+    from core.train import runs as run_dirs
+
+    root = tmp_path / "runs"
+    for bad in ("../../tmp/escape", "..", "/tmp/escape", "a/b", ".hidden", "", "a\\b"):
+        with pytest.raises(ConfigError, match="run.name"):
+            run_dirs.create_run_dir(root, bad)
+    (tmp_path / "elsewhere").mkdir()
+    root.mkdir(exist_ok=True)
+    (root / "linked").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ConfigError, match="outside the runs root"):
+        run_dirs.create_run_dir(root, "linked")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "runs"]
+    assert run_dirs.create_run_dir(root, "plain.name_1-a") == root / "plain.name_1-a"
+
+
+def test_the_cli_refuses_a_run_name_with_a_path(demo_data_dir, tmp_path):
+    config = tmp_path / "exp.yaml"
+    config.write_text(config_text(demo_data_dir, tmp_path / "runs", "fine"))
+    done = subprocess.run([sys.executable, "-m", "core", "train", "--config", str(config),
+                           "--set", "run.name=../escape"], cwd=launch.REPO_ROOT, capture_output=True, text=True,
+                          timeout=LIMIT_S)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: run.name") and "'../escape'" in last and "Traceback" not in done.stderr
+    assert not (tmp_path / "escape").exists() and not any((tmp_path / "runs").glob("*escape*"))
+
+
+@pytest.fixture
+def sleeper():
+    """A real process that is not a trainer (its pid will be written into a run's files)."""
+    process = subprocess.Popen(["sleep", "30"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_cancel_never_signals_a_process_that_is_not_the_trainer(tmp_path, sleeper):
+    run_dir = tmp_path / "runs" / "borrowed"
+    run_dir.mkdir(parents=True)
+    # A running state whose pid is alive but is not `core train` (e.g. a pid reused after the trainer died).
+    (run_dir / "status.json").write_text(json.dumps({"state": "running", "pid": sleeper.pid,
+                                                     "updated_at": launch.runs.now_iso()}))
+    with pytest.raises(MaskLabError, match="not `python -m core train`"):
+        cancel_run(run_dir)
+    # The same pid recorded before that process started: another process now, so the run is not running.
+    (run_dir / "status.json").write_text(json.dumps({"state": "running", "pid": sleeper.pid,
+                                                     "updated_at": "2020-01-01T00:00:00"}))
+    assert not run_is_active(run_dir)
+    with pytest.raises(MaskLabError, match="not running"):
+        cancel_run(run_dir)
+    # A launch record with the pid and no status yet: launched long before this process started.
+    (run_dir / "status.json").unlink()
+    (tmp_path / "runs" / ".launches").mkdir()
+    (tmp_path / "runs" / ".launches" / "borrowed.json").write_text(json.dumps(
+        {"name": "borrowed", "run_dir": str(run_dir), "pid": sleeper.pid, "command": [], "log": "x",
+         "started_at": time.time() - 3600}))
+    assert find_active_runs(tmp_path / "runs") == []
+    with pytest.raises(MaskLabError, match="not running"):
+        cancel_run(run_dir)
+    time.sleep(0.2)
+    assert sleeper.poll() is None  # never signalled
+
+
+def test_a_trainer_killed_without_warning_is_dead_and_blocks_nothing(demo_data_dir, runs):
+    from core.train import follow
+    from core.train import runs as run_dirs
+
+    started = launch_training(config_text(demo_data_dir, runs, "killed", epochs=LONG), root=runs, name="killed")
+    run_dir = Path(started.run_dir)
+    assert wait_for(lambda: state_of(run_dir) == "running"), launch.tail_text(started.log)
+    os.kill(started.pid, signal.SIGKILL)  # as the OOM killer does: no chance to write its status
+    time.sleep(0.5)
+    board = run_dirs.list_runs(runs).set_index("name")
+    assert board.loc["killed", "state"] == "running" and not board.loc["killed", "alive"]  # a zombie is dead
+    assert not run_is_active(run_dir) and find_active_runs(runs) == []
+    progress = follow.run_progress(run_dir)
+    assert progress.state == "stopped" and not progress.alive and progress.can_resume
+    with pytest.raises(MaskLabError, match="not running"):
+        cancel_run(run_dir)
+    again = launch_training(config_text(demo_data_dir, runs, "after", model__name="nope"), root=runs, name="after")
+    assert again.pid != started.pid  # not refused as "a run is already going"

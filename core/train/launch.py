@@ -16,12 +16,13 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 from core.errors import ConfigError, MaskLabError
 from core.train import runs
-from core.train.runs import ACTIVE_STATES, read_status
+# pid_alive and timestamp are declared in runs (no torch); pages and follow.py reach them from here too.
+from core.train.runs import (ACTIVE_STATES, check_run_name, pid_alive, read_status, runs_core_train,  # noqa: F401
+                             same_process, status_trainer_alive, timestamp)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_DIR = ".launches"
@@ -52,8 +53,8 @@ class Launch:
 
     @property
     def alive(self) -> bool:
-        # A recorded pid may be reused by an unrelated process long after the run ended.
-        return pid_alive(self.pid) and _runs_trainer(self.pid)
+        """The launched trainer still runs (a recorded pid may since belong to another process)."""
+        return same_process(self.pid, started_near=self.started_at) and runs_core_train(self.pid) is not False
 
 
 def unique_run_name(root, wanted: str) -> str:
@@ -64,13 +65,6 @@ def unique_run_name(root, wanted: str) -> str:
     while (root / name).exists() or (launch_dir(root) / f"{name}.json").exists():
         number += 1
         name = f"{wanted}-{number}"
-    return name
-
-
-def check_run_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name or name.startswith(".") or not all(ch.isalnum() or ch in "-_." for ch in name):
-        raise ConfigError(f"run.name: {name!r} must be letters, digits, '-', '_' or '.' (no folders)")
     return name
 
 
@@ -159,48 +153,6 @@ def launch_log_path(run_dir) -> Path:
     return launch_dir(run_dir.parent) / f"{run_dir.name}.log"
 
 
-def pid_alive(pid) -> bool:
-    """True while process `pid` runs (a finished child of ours is reaped, not counted as alive)."""
-    try:
-        pid = int(pid)
-    except (TypeError, ValueError):
-        return False
-    if pid <= 0:
-        return False
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)  # reap our own exited child so it is not a zombie
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass  # not our child (another server process started it): ask the OS below
-    except OSError:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _runs_trainer(pid: int) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return True  # no /proc (macOS): trust the pid
-    # An empty cmdline: the process is between exec and its first instruction; trust the pid.
-    return b"train" in command or not any(command)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
 def read_status_file(run_dir) -> dict:
     """status.json as a dict; {} when it is missing (the trainer writes it atomically)."""
     status = read_status(run_dir)
@@ -211,7 +163,7 @@ def run_is_active(run_dir) -> bool:
     """The run's trainer process is alive: by status.json, or by its launch record before that exists."""
     run_dir = Path(run_dir)
     status = read_status_file(run_dir)
-    if status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid")):
+    if status_trainer_alive(status):
         return True
     # Before the trainer writes status.json (or, when resuming, rewrites "cancelled" to "running").
     launch = read_launch(run_dir.parent, run_dir.name)
@@ -220,18 +172,6 @@ def run_is_active(run_dir) -> bool:
     updated = timestamp(status.get("updated_at"))
     # A final state written after this launch: the process is only exiting.
     return not (status.get("state") in FINAL_STATES and updated is not None and updated > launch.started_at)
-
-
-def timestamp(value) -> float | None:
-    """Seconds since the epoch from a number or an ISO 8601 time string (status.json's times)."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:
-        return None
 
 
 def find_active_runs(root=None) -> list[Launch]:
@@ -260,17 +200,27 @@ def find_active_runs(root=None) -> list[Launch]:
 
 
 def cancel_run(run_dir) -> int:
-    """Ask the run's trainer to stop (SIGTERM: it saves last.pt and marks the run cancelled); its pid."""
+    """Ask the run's trainer to stop (SIGTERM: it saves last.pt and marks the run cancelled); its pid.
+
+    Only a process verified to be this run's `core train` process (alive, started when the run recorded it,
+    running `core train`) is signalled: a recorded pid may since belong to another program. MaskLabError when
+    there is none.
+    """
     run_dir = Path(run_dir)
     status = read_status_file(run_dir)
-    if not run_is_active(run_dir):
-        raise MaskLabError(f"{run_dir.name} is not running (state: {status.get('state', 'unknown')}); "
-                           "nothing to cancel.")
-    pid = status.get("pid") if status.get("state") in ACTIVE_STATES else None
-    if not pid_alive(pid):
-        pid = read_launch(run_dir.parent, run_dir.name).pid
-    os.kill(int(pid), signal.SIGTERM)
-    return int(pid)
+    if status_trainer_alive(status):
+        pid = int(status["pid"])
+        if runs_core_train(pid) is False:
+            raise MaskLabError(f"{run_dir.name} is trained by process {pid}, which is not `python -m core train` "
+                               "(a notebook or script?): stop it where it runs.")
+    else:
+        launch = read_launch(run_dir.parent, run_dir.name)
+        if launch is None or not run_is_active(run_dir):
+            raise MaskLabError(f"{run_dir.name} is not running (state: {status.get('state', 'unknown')}); "
+                               "nothing to cancel.")
+        pid = launch.pid  # launched, and not yet written its status (or rewritten it, on resume)
+    os.kill(pid, signal.SIGTERM)
+    return pid
 
 
 def stopped_before_status(run_dir) -> str | None:

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.errors import ConfigError
+
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 STATUS_FILE = "status.json"
@@ -61,12 +63,28 @@ def default_run_name(model_name: str) -> str:
     return f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
 
 
+def check_run_name(name) -> str:
+    """`name` stripped, if it is a plain folder name: a run directory never lands outside its runs root."""
+    name = str(name or "").strip()
+    if not name or name.startswith(".") or not all(ch.isalnum() or ch in "-_." for ch in name):
+        raise ConfigError(f"run.name: {name!r} must be letters, digits, '-', '_' or '.', not starting with '.' "
+                          "(no folders)")
+    return name
+
+
 def create_run_dir(root, name: str) -> Path:
-    """Make `root/name`, or `root/name-2`, `-3`... if taken; never reuses an existing directory."""
+    """Make `root/name`, or `root/name-2`, `-3`... if taken; never reuses an existing directory.
+
+    ConfigError for a name that is not a plain folder name (`../x`, `/tmp/x`, `a/b`).
+    """
+    name = check_run_name(name)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, 10_000):
         path = root / (name if attempt == 1 else f"{name}-{attempt}")
+        # A symlink named like the run would still lead elsewhere.
+        if path.resolve().parent != root.resolve():
+            raise ConfigError(f"run.name: {path} leads outside the runs root {root}; choose another name")
         try:
             path.mkdir()  # atomic: two trainers started at once cannot get the same directory
             return path
@@ -142,14 +160,106 @@ def truncate_metrics(run_dir, after_epoch: int, keep_steps: int = 0) -> None:
 
 
 def pid_alive(pid) -> bool:
-    """Whether a process with this id runs on this machine (a run whose trainer died stays 'running')."""
+    """True while process `pid` runs (a finished child of ours is reaped, not counted as alive; a zombie is dead)."""
     try:
-        os.kill(int(pid), 0)
-    except (TypeError, ValueError, ProcessLookupError):
+        pid = int(pid)
+    except (TypeError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)  # reap our own exited child so it is not a zombie
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child (another server process started it): ask the OS below
+    except OSError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return _proc_state(pid) != "Z"
+
+
+def _proc_stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces and ')'): field 3 (state) first."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _proc_state(pid: int) -> str | None:
+    fields = _proc_stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def process_start_time(pid) -> float | None:
+    """When process `pid` started, in seconds since the epoch (about 10 ms precise); None without /proc."""
+    fields = _proc_stat_fields(int(pid))
+    try:
+        ticks = int(fields[19])  # field 22 of stat: start time in clock ticks after boot
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (TypeError, IndexError, ValueError, StopIteration, OSError):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def runs_core_train(pid) -> bool | None:
+    """Whether process `pid` runs `python -m core train` (alone or under torchrun); None without /proc."""
+    try:
+        argv = Path(f"/proc/{int(pid)}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return False if Path("/proc/self").exists() else None  # gone, or a system without /proc
+    except OSError:
+        return False
+    return any(argv[i:i + 3] == [b"-m", b"core", b"train"] for i in range(len(argv)))
+
+
+# Clock slack when comparing a process's start with times written in whole seconds (status.json) or taken
+# just after the process started (a launch record).
+START_SLACK_S = 2.0
+
+
+def same_process(pid, started_near: float | None = None, started_before: float | None = None) -> bool:
+    """Process `pid` is alive and is the one recorded, not a later process that reused the pid.
+
+    `started_near`: when it was launched (a launch record); `started_before`: a time by which it had surely
+    started (status.json's updated_at, written by the trainer itself). Without /proc only liveness is checked.
+    """
+    if not pid_alive(pid):
+        return False
+    start = process_start_time(pid)
+    if start is None:
+        return True
+    if started_near is not None and abs(start - started_near) > START_SLACK_S:
+        return False
+    return started_before is None or start <= started_before + START_SLACK_S
+
+
+def timestamp(value) -> float | None:
+    """Seconds since the epoch from a number or an ISO 8601 time string (status.json's times)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
+
+
+def status_trainer_alive(status: dict) -> bool:
+    """status.json says starting/running and the process that wrote it still runs (not dead, not a reused pid).
+
+    A trainer may run inside another program (a notebook calling the trainer): alive, though not `core train`.
+    """
+    return status.get("state") in ACTIVE_STATES and same_process(
+        status.get("pid"), started_before=timestamp(status.get("updated_at")))
 
 
 def is_run_dir(path) -> bool:
@@ -177,7 +287,7 @@ def list_runs(root=None) -> pd.DataFrame:
         last = epochs[-1] if epochs else {}
         rows.append({
             "name": path.name, "state": status.get("state", "unknown"),
-            "alive": status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid")),
+            "alive": status_trainer_alive(status),
             "model": status.get("model"), "epoch": status.get("epoch", 0), "epochs": status.get("epochs"),
             "best_val_f1": status.get("best_val_f1"), "best_epoch": status.get("best_epoch"),
             "last_val_f1": last.get("val_f1"), "last_val_acc": last.get("val_acc"),
