@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PORT ?= 8501
+# 127.0.0.1: this machine only. HOST=0.0.0.0 serves the network and then asks for MASKLAB_PASSWORD (README).
+HOST ?= 127.0.0.1
 
 .PHONY: run test setup demo-data clean-data
 
@@ -20,10 +22,10 @@ demo-data: $(STAMP)
 	@if [ -z "$$MASKLAB_DATA_DIR" ]; then $(PY) -c "from core.data import ensure_demo_data; from core.progress import StderrProgress; print('demo data:', ensure_demo_data(progress=StderrProgress('generating demo data')))"; fi
 
 run: demo-data
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider < /dev/null
+	$(PY) -m pytest -q -rs -p no:cacheprovider < /dev/null
 
 clean-data:
 	rm -rf data/demo runs

@@ -5,6 +5,8 @@ st.cache_data so pages never re-walk the disk on a rerun.
 """
 from __future__ import annotations
 
+import sys
+import traceback
 from pathlib import Path
 
 import streamlit as st
@@ -17,6 +19,26 @@ from core.labels import DEFAULT_AGE_EDGES, check_age_edges
 
 DATA_DIR_KEY = "data_dir"
 AGE_EDGES_KEY = "age_edges"
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def run_page(page) -> None:
+    """Run a st.navigation page; an error escaping it ends the page as one line instead of a traceback.
+
+    Ours (ConfigError, DataError...) in its own words; anything else with its type, the traceback going to the
+    server's log. st.stop/st.rerun/st.switch_page are not errors (BaseException, not Exception): they pass.
+    """
+    try:
+        page.run()
+    except MaskLabError as error:
+        st.error(one_line(error))
+    except Exception as error:  # noqa: BLE001 - the page edge: nothing may reach the browser as a traceback
+        print(f"Mask Lab: page {getattr(page, 'title', page)!r} failed:", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        st.error(one_line(f"{type(error).__name__}: {error}") + " (details in the server log)")
 
 
 def show_error(error: Exception, next_step: str | None = None) -> None:

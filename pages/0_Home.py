@@ -3,6 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.access import require_access
 from core.data import default_data_dir, demo_data_dir
 from core.data.eda import class_grid, class_table
 from core.data.layout import scan_train
@@ -10,6 +11,8 @@ from core.errors import MaskLabError
 from core.labels import DEFAULT_AGE_EDGES, check_age_edges
 from core.ui import (AGE_EDGES_KEY, DATA_DIR_KEY, clear_data_caches, current_age_edges, current_data_dir,
                      load_eval_table, load_train_scan, show_error)
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 REPO_DIR = Path(__file__).resolve().parents[1]  # page links are paths from app.py, the entrypoint
 # Lecture 1's machine-learning pipeline, and the pages that cover each step here. The lecture marks Data

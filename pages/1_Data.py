@@ -2,10 +2,13 @@
 image statistics, a gallery, and what was skipped."""
 import streamlit as st
 
+from core.access import require_access
 from core.data import charts, eda
 from core.data.stats import ImageStats, channel_table, image_stats, sample_paths
 from core.errors import MaskLabError
 from core.ui import AGE_EDGES_KEY, load_eval_corrupt, load_eval_table, scan_or_stop
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 LECTURE_NOTES = """
 **EDA — exploratory data analysis (lecture 2)** is the effort to understand the data before modelling:

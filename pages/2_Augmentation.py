@@ -3,6 +3,7 @@ import hashlib
 
 import streamlit as st
 
+from core.access import require_access
 from core.augment import charts
 from core.augment.editor import current_pipeline, describe_steps, pipeline_editor, replace_pipeline, show_flash
 from core.augment.pipeline import Step, new_step
@@ -14,6 +15,8 @@ from core.augment.timing import compare_backends, order_experiment, size_of, tim
 from core.errors import MaskLabError
 from core.labels import class_name
 from core.ui import scan_or_stop, show_error
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 THUMB_WIDTH = 150
 LECTURE_NOTES = """

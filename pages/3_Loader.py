@@ -2,6 +2,7 @@
 class balance, a throughput sweep against the starter code, and the settings exported for training."""
 import streamlit as st
 
+from core.access import require_access
 from core.errors import MaskLabError
 from core.loader import available_cores, validate_loader_config
 from core.loader.charts import class_count_chart, throughput_chart, throughput_table
@@ -13,6 +14,8 @@ from core.loader.settings import LOADER_CONFIG_KEY, apply_recommended, loader_co
 from core.params import params_of, section_from_dict, section_to_dict
 from core.ui import current_data_dir, load_train_scan, show_error, st_progress_callback
 from core.widgets import param_widget
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 st.set_page_config(page_title="Loader · Mask Lab", layout="wide")
 st.title("Loader")

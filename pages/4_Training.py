@@ -2,6 +2,7 @@
 start it as a separate process, and follow its files live (progress, curves, ETA, log); cancel or resume."""
 import streamlit as st
 
+from core.access import require_access
 from core.augment import preset_names, save_pipeline
 from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
@@ -14,6 +15,8 @@ from core.train.launch import (cancel_run, config_from_values, config_sources, d
 from core.train.pipeline_sizes import size_mismatch
 from core.ui import current_age_edges, current_data_dir, show_error
 from core.widgets import param_widget
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 FOLLOW_KEY = "train_follow"
 FOLLOW_REQUEST_KEY = "train_follow_request"  # set before a rerun: a widget's key cannot change once drawn

@@ -2,6 +2,7 @@
 confusion matrix (with the images of a chosen cell), and the label-noise suspects to accept into relabel.csv."""
 import streamlit as st
 
+from core.access import require_access
 from core.data.relabel import relabel_path
 from core.errors import MaskLabError
 from core.labels import class_name
@@ -9,6 +10,8 @@ from core.train import follow
 from core.train.launch import runs_root
 from core.train.noise import read_suspects, write_suspects_to_relabel
 from core.ui import clear_data_caches, show_checkpoint_error, show_error, st_progress_callback
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 THUMB_WIDTH = 140
 SORTABLE = ("best val F1", "val accuracy", "time (s)", "started", "run", "state", "model")

@@ -2,12 +2,15 @@
 saved in the run directory, its class distribution beside the training one, and the download."""
 import streamlit as st
 
+from core.access import require_access
 from core.errors import MaskLabError
 from core.train import follow
 from core.train.launch import runs_root
 from core.train.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
 from core.train.submission import validate_submission
 from core.ui import current_data_dir, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 CHECKPOINT_FILES = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}
 
