@@ -96,3 +96,14 @@ def test_usage_mistakes_are_one_line_naming_the_option(demo_data_dir):
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], result.stderr
+
+
+def test_describe_defaults_to_the_declared_age_edges(demo_data_dir, capsys):
+    import argparse
+
+    from core.data.cli import describe
+    from core.labels import DEFAULT_AGE_EDGES
+
+    # What the parser hands over when --age-edges is not given.
+    assert describe(argparse.Namespace(data_dir=str(demo_data_dir), age_edges=None, json=True)) == 0
+    assert json.loads(capsys.readouterr().out)["age_edges"] == list(DEFAULT_AGE_EDGES)

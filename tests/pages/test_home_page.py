@@ -134,3 +134,13 @@ def test_age_edges_are_shared_and_validated(home):
     assert_no_exception(home)
     assert "age_edges" in home.error[0].value and "previous edges stay selected: 30, 55" in home.error[0].value
     assert home.session_state["age_edges"] == (30, 55)
+
+
+def test_age_edge_widgets_take_their_bounds_and_defaults_from_core_labels(home):
+    from core.labels import DEFAULT_AGE_EDGES, MAX_AGE_EDGE, MIN_AGE_EDGE
+
+    young, old = home.number_input(key="age_edge_young"), home.number_input(key="age_edge_old")
+    assert (young.min, young.max, old.min, old.max) == (MIN_AGE_EDGE, MAX_AGE_EDGE - 1, MIN_AGE_EDGE + 1,
+                                                        MAX_AGE_EDGE)
+    assert (young.value, old.value) == DEFAULT_AGE_EDGES
+    assert f"default {DEFAULT_AGE_EDGES[0]}" in young.help and f"default {DEFAULT_AGE_EDGES[1]}" in old.help
