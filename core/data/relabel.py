@@ -8,6 +8,8 @@ configured band edges still apply).
 from __future__ import annotations
 
 import csv
+import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -45,22 +47,52 @@ def parse_relabel_value(field: str, value: str, where: str) -> int:
     raise DataError(f"{where}: field must be mask, gender or age, got {field!r}")
 
 
-def load_relabels(data_dir) -> list[dict]:
-    """Rows of relabel.csv as dicts {path, field, value(int), line}; [] when there is no file."""
-    path = relabel_path(data_dir)
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+def relabel_target(text, where: str) -> str:
+    """The row's path, relative to the data directory; an absolute path or one with '..' would name a
+    file outside it, so it is refused rather than silently never matched."""
+    path = str(text or "").strip().replace("\\", "/")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise DataError(f"{where}: path {path!r} is absolute; write it relative to the data directory, "
+                        "e.g. train/images/000001_female_Asian_45/mask1.jpg")
+    if ".." in path.split("/"):
+        raise DataError(f"{where}: path {path!r} contains '..'; write it relative to the data directory, "
+                        "without '..'")
+    return path.rstrip("/")
+
+
+def read_relabel_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) for each row of the file; a UTF-8 BOM (as Excel writes) is accepted."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise DataError(f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                        "save the file as UTF-8") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in RELABEL_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header path,field,value")
-        rows = []
-        for line_number, row in enumerate(reader, start=2):
-            where = f"{path} line {line_number}"
-            field = (row["field"] or "").strip().lower()
-            rows.append({"path": (row["path"] or "").strip().strip("/"), "field": field,
-                         "value": parse_relabel_value(field, row["value"], where), "line": line_number})
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as error:
+        raise DataError(f"{path}: not a readable CSV ({error}); expected header path,field,value") from None
+
+
+def load_relabels(data_dir) -> list[dict]:
+    """Rows of relabel.csv as dicts {path, field, value(int), line}; [] when there is no file.
+
+    A bad row raises DataError naming the file and its line.
+    """
+    path = relabel_path(data_dir)
+    if not path.exists():
+        return []
+    rows = []
+    for line_number, row in read_relabel_rows(path):
+        where = f"{path} line {line_number}"
+        field = (row["field"] or "").strip().lower()
+        rows.append({"path": relabel_target(row["path"], where), "field": field,
+                     "value": parse_relabel_value(field, row["value"], where), "line": line_number})
     return rows
 
 
@@ -90,10 +122,7 @@ def append_relabels(data_dir, rows: list[dict]) -> Path:
     """Add {path, field, value} rows to relabel.csv (created if needed); a row for the same
     (path, field) replaces the older one, so accepting a fix twice never duplicates it."""
     path = relabel_path(data_dir)
-    existing = []
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as handle:
-            existing = [dict(r) for r in csv.DictReader(handle)]
+    existing = [dict(row) for _, row in read_relabel_rows(path)] if path.exists() else []
     for row in rows:
         field = str(row["field"]).strip().lower()
         parse_relabel_value(field, row["value"], f"relabel row for {row['path']}")
