@@ -49,6 +49,9 @@ def test_append_replaces_same_path_and_field(demo_copy):
     assert [(r["field"], r["value"]) for r in rows] == [("mask", 2), ("gender", 0)]
     with pytest.raises(DataError, match="gender value"):
         append_relabels(demo_copy, [{"path": "a.jpg", "field": "gender", "value": "x"}])
+    with pytest.raises(DataError, match="relabel row for /a.jpg: path '/a.jpg' is absolute"):
+        append_relabels(demo_copy, [{"path": "/a.jpg", "field": "gender", "value": "male"}])
+    assert len(load_relabels(demo_copy)) == 2  # a refused row writes nothing
 
 
 def test_a_utf8_bom_is_accepted(demo_copy):

@@ -125,7 +125,9 @@ def append_relabels(data_dir, rows: list[dict]) -> Path:
     existing = [dict(row) for _, row in read_relabel_rows(path)] if path.exists() else []
     for row in rows:
         field = str(row["field"]).strip().lower()
-        parse_relabel_value(field, row["value"], f"relabel row for {row['path']}")
+        where = f"relabel row for {row['path']}"
+        relabel_target(row["path"], where)  # refused now rather than on the next scan
+        parse_relabel_value(field, row["value"], where)
         existing = [r for r in existing if not (r["path"] == row["path"] and r["field"] == field)]
         existing.append({"path": row["path"], "field": field, "value": str(row["value"])})
     tmp = path.with_suffix(".csv.tmp")
