@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.data import default_data_dir, demo_data_dir
 from core.data.eda import class_grid, class_table
-from core.data.layout import scan_train
+from core.data.layout import resolve_data_dir, scan_train
 from core.errors import MaskLabError
 from core.labels import COMPETITION_AGE_EDGES, DEFAULT_AGE_EDGES, MAX_AGE_EDGE, MIN_AGE_EDGE, check_age_edges
 from core.ui import (AGE_EDGES_KEY, DATA_DIR_KEY, clear_data_caches, current_age_edges, current_data_dir,
@@ -68,15 +68,19 @@ def data_directory_selector() -> Path:
                           help=f"The demo dataset is {demo_data_dir()}; $MASKLAB_DATA_DIR sets the default "
                                f"(now {default_data_dir()}).").strip()
     # Compare resolved paths: "~/data" or "data/" typed for the selected folder is no change.
-    candidate = Path(typed).expanduser().resolve() if typed else None
-    if candidate is not None and candidate != data_dir.expanduser().resolve():
-        try:
+    try:
+        current = resolve_data_dir(data_dir)
+    except MaskLabError:
+        current = None  # the selected folder broke since (e.g. became a link loop): any typed one is a change
+    try:
+        candidate = resolve_data_dir(typed) if typed else None
+        if candidate is not None and candidate != current:
             scan_train(candidate, check=False)  # layout only: fast, and names what is missing
             data_dir = candidate
             st.session_state[DATA_DIR_KEY] = str(data_dir)
             clear_data_caches()
-        except MaskLabError as error:
-            show_error(error, f"The previous data directory stays selected: {data_dir}")
+    except MaskLabError as error:
+        show_error(error, f"The previous data directory stays selected: {data_dir}")
     if data_dir != demo_data_dir():
         st.button("Use the demo dataset", key="use_demo_data", on_click=use_demo_data)
     return data_dir
@@ -124,7 +128,7 @@ if scan is not None:
     people_col.metric("People", scan.images["person"].nunique())
     images_col.metric("Train images", len(scan.images))
     try:
-        eval_col.metric("Eval images", len(load_eval_table(str(data_dir.expanduser().resolve()))))
+        eval_col.metric("Eval images", len(load_eval_table(str(scan.data_dir))))
     except MaskLabError as error:  # eval/ broken: the train numbers still count
         eval_col.metric("Eval images", "unreadable")
         st.warning(str(error))

@@ -144,3 +144,25 @@ def test_age_edge_widgets_take_their_bounds_and_defaults_from_core_labels(home):
                                                         MAX_AGE_EDGE)
     assert (young.value, old.value) == DEFAULT_AGE_EDGES
     assert f"default {DEFAULT_AGE_EDGES[0]}" in young.help and f"default {DEFAULT_AGE_EDGES[1]}" in old.help
+
+
+def test_a_symlink_loop_is_rejected_in_words(home, demo_data_dir, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    home.text_input(key="data_dir_input").input(str(loop)).run()
+    assert_no_exception(home)
+    assert "symbolic link loop" in home.error[0].value
+    assert f"The previous data directory stays selected: {demo_data_dir}" in home.error[0].value
+    assert home.session_state["data_dir"] == str(demo_data_dir) and metrics(home)["Train images"] == "84"
+
+
+def test_a_selected_folder_that_became_a_loop_is_explained(demo_data_dir, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    at = run_page("app.py", loop)
+    assert_no_exception(at)
+    assert any("symbolic link loop" in error.value for error in at.error)
+    # A good folder typed then is taken, though the old one cannot even be resolved.
+    at.text_input(key="data_dir_input").input(str(demo_data_dir)).run()
+    assert_no_exception(at)
+    assert at.session_state["data_dir"] == str(demo_data_dir) and metrics(at)["Train images"] == "84"
