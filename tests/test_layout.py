@@ -293,6 +293,12 @@ def test_a_symlink_loop_as_data_directory_is_one_clear_error(tmp_path):
     for read in (scan_train, read_eval, describe):
         with pytest.raises(DataError, match=r"data: a symbolic link loop .*point the data directory at the real folder"):
             read(loop)
+    # One level down: train/images itself loops.
+    data = tmp_path / "real"
+    (data / "train").mkdir(parents=True)
+    (data / "train" / "images").symlink_to(data / "train" / "images")
+    with pytest.raises(DataError, match=r"train/images: the train/images folder is a link that leads nowhere"):
+        scan_train(data)
 
 
 def test_an_image_over_the_pixel_limit_is_corrupt_with_the_reason(demo_copy):

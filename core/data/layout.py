@@ -74,6 +74,9 @@ def resolve_data_dir(path) -> Path:
 
 
 def require_dir(path: Path, what: str) -> Path:
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{path}: the {what} is a link that leads nowhere (broken, or a loop); "
+                        "replace it with the real folder or a link to it")
     if not path.is_dir():
         raise DataError(f"{path}: {what} not found; point the data directory at the folder that "
                         "holds train/ and eval/ (or generate the demo data: python -m core demo-data)")
