@@ -63,11 +63,9 @@ def resolve_data_dir(path) -> Path:
     """The absolute data directory; DataError (not a crash) for a symlink loop or an unreadable path."""
     try:
         return Path(path).expanduser().resolve()
-    except RuntimeError:  # Python 3.11 reports a symlink loop this way (later versions: OSError)
-        raise DataError(f"{path}: a symbolic link loop (a link that leads back to itself); "
-                        "point the data directory at the real folder") from None
-    except OSError as error:
-        if error.errno == errno.ELOOP:
+    except (RuntimeError, OSError) as error:
+        # Python 3.11 reports a symlink loop as RuntimeError, later versions as OSError(ELOOP).
+        if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
             raise DataError(f"{path}: a symbolic link loop (a link that leads back to itself); "
                             "point the data directory at the real folder") from None
         raise DataError(f"{path}: cannot be read ({error.strerror or error}); check the path") from None
@@ -281,7 +279,8 @@ def shared_id_warnings(people: list) -> list[dict]:
     for _, rel_folder, profile, _ in people:
         folders_by_id.setdefault(profile.id, []).append(rel_folder)
     return [{"path": folders[0], "reason": f"person id {person_id} is also the id of {', '.join(folders[1:])}; "
-             "both are used, the split keeps them on the same side; fix the wrong folder name or relabel it"}
+             f"the {len(folders)} folders are all used and the split keeps them on the same side; fix the wrong "
+             "folder name or relabel it"}
             for person_id, folders in sorted(folders_by_id.items()) if len(folders) > 1]
 
 
