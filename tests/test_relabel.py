@@ -68,6 +68,10 @@ def test_bytes_that_are_not_utf8_name_the_file_and_line(demo_copy):
     (demo_copy / "relabel.csv").write_bytes("path,field,value\nx.jpg,mask,0\n나이.jpg,age,40\n".encode("cp949"))
     with pytest.raises(DataError, match=r"relabel\.csv line 3: not UTF-8 text \(byte 0xb3\); save the file as UTF-8$"):
         scan_train(demo_copy)
+    # After a BOM too: the line and the byte are the file's own.
+    (demo_copy / "relabel.csv").write_bytes(b"\xef\xbb\xbfpath,field,value\nab\xe9.jpg,mask,0\n")
+    with pytest.raises(DataError, match=r"relabel\.csv line 2: not UTF-8 text \(byte 0xe9\)"):
+        load_relabels(demo_copy)
 
 
 @pytest.mark.parametrize("path, problem", [("/train/images/x/mask1.jpg", "is absolute"),

@@ -7,6 +7,7 @@ configured band edges still apply).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -62,9 +63,13 @@ def relabel_target(text, where: str) -> str:
 
 def read_relabel_rows(path: Path) -> list[tuple[int, dict]]:
     """(line number, row) for each row of the file; a UTF-8 BOM (as Excel writes) is accepted."""
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # stripped here, so error offsets below index `data`
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         raise DataError(f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
