@@ -72,8 +72,10 @@ def data_directory_selector() -> Path:
         current = resolve_data_dir(data_dir)
     except MaskLabError:
         current = None  # the selected folder broke since (e.g. became a link loop): any typed one is a change
+    # The broken selection itself, still in the box, is reported once, by the scan below.
+    unchanged = not typed or (current is None and typed == str(data_dir))
     try:
-        candidate = resolve_data_dir(typed) if typed else None
+        candidate = None if unchanged else resolve_data_dir(typed)
         if candidate is not None and candidate != current:
             scan_train(candidate, check=False)  # layout only: fast, and names what is missing
             data_dir = candidate
