@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     describe = commands.add_parser("describe", help="counts, classes and skipped files of a data directory")
     describe.add_argument("--data-dir", required=True)
-    describe.add_argument("--age-edges", type=int_list, default=[30, 60], help="e.g. 30,58")
+    describe.add_argument("--age-edges", type=int_list, help="e.g. 30,58 (default: the competition's)")
     describe.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     describe.set_defaults(handler="core.data.cli:describe")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from core.errors import ConfigError
+from core.labels import DEFAULT_AGE_EDGES, MAX_AGE_EDGE, MIN_AGE_EDGE
 from core.loader.config import LoaderConfig
 from core.params import Param, params_of, section_from_dict, section_to_dict, setting
 
@@ -32,8 +33,8 @@ class DataConfig:
     split_seed: int = setting(42, "Seed of the train/validation split by person", min=0)
     image_size: tuple = setting((256, 192), "Height, width the built-in pipelines resize to (and the JPEG "
                                             "draft decode aims at)", kind="int_pair", min=16, max=1024)
-    age_edges: tuple = setting((30, 60), "Age band edges: young < first <= middle < second <= old",
-                               kind="int_pair", min=1, max=150)
+    age_edges: tuple = setting(DEFAULT_AGE_EDGES, "Age band edges: young < first <= middle < second <= old",
+                               kind="int_pair", min=MIN_AGE_EDGE, max=MAX_AGE_EDGE)
 
 
 @dataclass

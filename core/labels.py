@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from core.errors import DataError
 
 NUM_CLASSES = 18
-DEFAULT_AGE_EDGES: tuple[int, int] = (30, 60)
+# The competition's bands (<30, 30-59, 60+). The split and the score always use these, so the
+# validation set and its score do not move when a run trains on other edges.
+COMPETITION_AGE_EDGES: tuple[int, int] = (30, 60)
+DEFAULT_AGE_EDGES: tuple[int, int] = COMPETITION_AGE_EDGES
+# The rule every pair of edges obeys (check_age_edges): MIN_AGE_EDGE <= young < old <= MAX_AGE_EDGE.
+# Widgets and config bounds are read from here.
+MIN_AGE_EDGE = 1
+MAX_AGE_EDGE = 150
 
 MASK_NAMES = ("wear", "incorrect", "not wear")
 GENDER_NAMES = ("male", "female")
-ATTRIBUTE_NAMES = {"mask": MASK_NAMES, "gender": GENDER_NAMES}
 ATTRIBUTE_SIZES = {"mask": 3, "gender": 2, "age": 3}
 
 # The competition's image file stems; mask1..mask5 all mean "wear".
@@ -49,9 +55,11 @@ def check_age_edges(edges, name: str = "age_edges") -> tuple[int, int]:
     try:
         low, high = (int(e) for e in edges)
     except (TypeError, ValueError):
-        raise DataError(f"{name}: expected two whole numbers like 30,60, got {edges!r}") from None
-    if not 0 < low < high <= 150:
-        raise DataError(f"{name}: need 0 < young edge < old edge <= 150, got {low},{high}")
+        raise DataError(f"{name}: expected two whole numbers like "
+                        f"{DEFAULT_AGE_EDGES[0]},{DEFAULT_AGE_EDGES[1]}, got {edges!r}") from None
+    if not MIN_AGE_EDGE <= low < high <= MAX_AGE_EDGE:
+        raise DataError(f"{name}: need {MIN_AGE_EDGE - 1} < young edge < old edge <= {MAX_AGE_EDGE}, "
+                        f"got {low},{high}")
     return low, high
 
 
@@ -91,12 +99,6 @@ def class_name(label: int, edges=DEFAULT_AGE_EDGES) -> str:
 
 def class_names(edges=DEFAULT_AGE_EDGES) -> list[str]:
     return [class_name(label, edges) for label in range(NUM_CLASSES)]
-
-
-def attribute_value_names(attribute: str, edges=DEFAULT_AGE_EDGES) -> tuple[str, ...]:
-    if attribute == "age":
-        return age_band_names(edges)
-    return ATTRIBUTE_NAMES[attribute]
 
 
 def gender_label(gender: str) -> int:

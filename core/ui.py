@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.data import default_data_dir, demo_data_dir, ensure_demo_data
 from core.data.describe import check_eval_images
-from core.data.layout import TrainScan, read_eval, scan_train
+from core.data.layout import TrainScan, read_eval, resolve_data_dir, scan_train
 from core.errors import MaskLabError
 from core.labels import DEFAULT_AGE_EDGES, check_age_edges
 
@@ -92,7 +92,7 @@ def load_train_scan(data_dir=None, age_edges=None) -> TrainScan:
     """Cached scan of train/ (raises DataError for an unusable directory; pages show it with show_error)."""
     data_dir = Path(data_dir or current_data_dir())
     age_edges = tuple(age_edges or current_age_edges())
-    return _cached_scan(str(data_dir.expanduser().resolve()), age_edges)
+    return _cached_scan(str(resolve_data_dir(data_dir)), age_edges)  # a link loop: DataError, not a crash
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -6,9 +6,9 @@ import streamlit as st
 from core.access import require_access
 from core.data import default_data_dir, demo_data_dir
 from core.data.eda import class_grid, class_table
-from core.data.layout import scan_train
+from core.data.layout import resolve_data_dir, scan_train
 from core.errors import MaskLabError
-from core.labels import DEFAULT_AGE_EDGES, check_age_edges
+from core.labels import COMPETITION_AGE_EDGES, DEFAULT_AGE_EDGES, MAX_AGE_EDGE, MIN_AGE_EDGE, check_age_edges
 from core.ui import (AGE_EDGES_KEY, DATA_DIR_KEY, clear_data_caches, current_age_edges, current_data_dir,
                      load_eval_table, load_train_scan, show_error)
 
@@ -71,15 +71,21 @@ def data_directory_selector() -> Path:
                           help=f"The demo dataset is {demo_data_dir()}; $MASKLAB_DATA_DIR sets the default "
                                f"(now {default_data_dir()}).").strip()
     # Compare resolved paths: "~/data" or "data/" typed for the selected folder is no change.
-    candidate = Path(typed).expanduser().resolve() if typed else None
-    if candidate is not None and candidate != data_dir.expanduser().resolve():
-        try:
+    try:
+        current = resolve_data_dir(data_dir)
+    except MaskLabError:
+        current = None  # the selected folder broke since (e.g. became a link loop): any typed one is a change
+    # The broken selection itself, still in the box, is reported once, by the scan below.
+    unchanged = not typed or (current is None and typed == str(data_dir))
+    try:
+        candidate = None if unchanged else resolve_data_dir(typed)
+        if candidate is not None and candidate != current:
             scan_train(candidate, check=False)  # layout only: fast, and names what is missing
             data_dir = candidate
             st.session_state[DATA_DIR_KEY] = str(data_dir)
             clear_data_caches()
-        except MaskLabError as error:
-            show_error(error, f"The previous data directory stays selected: {data_dir}")
+    except MaskLabError as error:
+        show_error(error, f"The previous data directory stays selected: {data_dir}")
     if data_dir != demo_data_dir():
         st.button("Use the demo dataset", key="use_demo_data", on_click=use_demo_data)
     return data_dir
@@ -89,12 +95,15 @@ def age_edges_selector() -> tuple[int, int]:
     """The two age-band edges shared by every page; an invalid pair keeps the previous edges."""
     edges = current_age_edges()
     young_col, old_col, _ = st.columns([1, 1, 2])
-    young = young_col.number_input("Young / middle edge", min_value=1, max_value=149, value=edges[0], step=1,
-                                   key="age_edge_young", help="Ages below this are band 0 (default 30).")
-    old = old_col.number_input("Middle / old edge", min_value=2, max_value=150, value=edges[1], step=1,
-                               key="age_edge_old",
-                               help="Ages from this on are band 2 (default 60; teams try 58 or 55 because "
-                                    "so few people are 60+). The Data page compares settings.")
+    # Bounds from the one rule in core.labels: the young edge leaves room for an old edge above it.
+    young = young_col.number_input("Young / middle edge", min_value=MIN_AGE_EDGE, max_value=MAX_AGE_EDGE - 1,
+                                   value=edges[0], step=1, key="age_edge_young",
+                                   help=f"Ages below this are band 0 (default {DEFAULT_AGE_EDGES[0]}).")
+    old = old_col.number_input("Middle / old edge", min_value=MIN_AGE_EDGE + 1, max_value=MAX_AGE_EDGE,
+                               value=edges[1], step=1, key="age_edge_old",
+                               help=f"Ages from this on are band 2 (default {DEFAULT_AGE_EDGES[1]}; teams try 58 "
+                                    f"or 55 because so few people are {COMPETITION_AGE_EDGES[1]}+). The Data page "
+                                    "compares settings.")
     try:
         chosen = check_age_edges((young, old))
     except MaskLabError as error:
@@ -124,7 +133,7 @@ if scan is not None:
     people_col.metric("People", scan.images["person"].nunique())
     images_col.metric("Train images", len(scan.images))
     try:
-        eval_col.metric("Eval images", len(load_eval_table(str(data_dir.expanduser().resolve()))))
+        eval_col.metric("Eval images", len(load_eval_table(str(scan.data_dir))))
     except MaskLabError as error:  # eval/ broken: the train numbers still count
         eval_col.metric("Eval images", "unreadable")
         st.warning(str(error))

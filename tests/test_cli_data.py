@@ -6,6 +6,7 @@ import sys
 import pandas as pd
 
 from tests.conftest import REPO_ROOT
+from tests.quirks import add_name_quirks
 
 
 def run_cli(*args):
@@ -96,3 +97,27 @@ def test_usage_mistakes_are_one_line_naming_the_option(demo_data_dir):
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], result.stderr
+
+
+def test_describe_defaults_to_the_declared_age_edges(demo_data_dir, capsys):
+    import argparse
+
+    from core.data.cli import describe
+    from core.labels import DEFAULT_AGE_EDGES
+
+    # What the parser hands over when --age-edges is not given.
+    assert describe(argparse.Namespace(data_dir=str(demo_data_dir), age_edges=None, json=True)) == 0
+    assert json.loads(capsys.readouterr().out)["age_edges"] == list(DEFAULT_AGE_EDGES)
+
+
+def test_a_symlink_loop_and_names_that_are_not_utf8_through_the_cli(demo_copy, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    result = run_cli("describe", "--data-dir", loop)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"error: {loop}: a symbolic link loop (a link that leads back to itself); "
+                                     "point the data directory at the real folder")
+    added = add_name_quirks(demo_copy)
+    result = run_cli("describe", "--data-dir", demo_copy, "--json")
+    assert result.returncode == 0, result.stderr
+    assert {added["folder"], added["file"]} <= {item["path"] for item in json.loads(result.stdout)["skipped"]}

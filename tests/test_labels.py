@@ -1,7 +1,8 @@
 import pytest
 
 from core.errors import DataError
-from core.labels import (age_band, age_band_names, check_age_edges, class_name, decode, encode,
+from core.labels import (COMPETITION_AGE_EDGES, DEFAULT_AGE_EDGES, MAX_AGE_EDGE, MIN_AGE_EDGE, age_band,
+                         age_band_names, check_age_edges, class_name, decode, encode,
                          mask_label, parse_profile_folder)
 
 
@@ -72,3 +73,17 @@ def test_mask_label_from_file_stems():
     assert [mask_label(s) for s in ("mask1", "MASK5", "incorrect_mask", "normal")] == [0, 0, 1, 2]
     with pytest.raises(DataError, match="mask6"):
         mask_label("mask6")
+
+
+def test_age_edge_rule_is_declared_once_and_everyone_reads_it():
+    from core.config import DataConfig, params_of
+
+    assert COMPETITION_AGE_EDGES == DEFAULT_AGE_EDGES == (30, 60)
+    assert check_age_edges((MIN_AGE_EDGE, MAX_AGE_EDGE)) == (MIN_AGE_EDGE, MAX_AGE_EDGE)
+    for edges in ((MIN_AGE_EDGE - 1, 60), (30, MAX_AGE_EDGE + 1)):
+        with pytest.raises(DataError, match=f"need {MIN_AGE_EDGE - 1} < young edge < old edge <= {MAX_AGE_EDGE}"):
+            check_age_edges(edges)
+    # The experiment config's default and bounds are the same declaration, not a copy.
+    param = next(p for p in params_of(DataConfig) if p.name == "age_edges")
+    assert tuple(DataConfig().age_edges) == DEFAULT_AGE_EDGES
+    assert (param.min, param.max) == (MIN_AGE_EDGE, MAX_AGE_EDGE)

@@ -1,13 +1,19 @@
 """Reading the real layout, with the real set's quirks (tests/quirks.py)."""
+import json
+import os
 import shutil
 
 import pandas as pd
 import pytest
 
+from core.data.cli import format_summary
 from core.data.describe import describe, eval_corrupt_warning
+from core.data.images import read_image
 from core.data.layout import check_images, list_person_images, read_eval, scan_train
+from core.data.split import split_by_profile
 from core.errors import DataError
-from tests.quirks import BAD_FOLDER, MISSING_EVAL_ID, QUIRK_AGES, TRUNCATED
+from tests.quirks import (BAD_FOLDER, MISSING_EVAL_ID, QUIRK_AGES, SHARED_ID, TRUNCATED, add_name_quirks,
+                          write_oversized_png)
 
 
 def test_demo_scan_counts(demo_data_dir):
@@ -236,3 +242,75 @@ def test_describe_checks_eval_images_through_the_cache(demo_copy, monkeypatch):
     calls = []
     monkeypatch.setattr(layout, "corruption_reason", lambda path: calls.append(path))
     assert describe(demo_copy)["eval_corrupt"] == [] and calls == []
+
+
+def test_names_that_are_not_utf8_are_skipped_and_shown_escaped(demo_copy):
+    added = add_name_quirks(demo_copy)
+    scan = scan_train(demo_copy)
+    skipped = {item["path"]: item["reason"] for item in scan.skipped}
+    assert set(skipped) == {added["folder"], added["file"]}
+    assert all("not valid UTF-8" in reason for reason in skipped.values())
+    # Everything else is read: 12 people + the two shared-id folders, nothing with a bad name.
+    assert len(scan.images) == 84 + 14 and scan.images["person"].nunique() == 14
+    summary = describe(demo_copy)
+    json.dumps(summary).encode("utf-8")  # the CLI's --json and the pages need every string encodable
+    assert added["folder"] + ": name is not valid UTF-8" in format_summary(summary)
+
+
+def test_one_person_id_in_two_folders_is_a_warning_naming_both(demo_copy):
+    added = add_name_quirks(demo_copy)
+    shared = [w for w in scan_train(demo_copy).warnings if SHARED_ID in w["reason"]]
+    assert len(shared) == 1
+    first, second = added["twins"]
+    assert shared[0]["path"] == first and second in shared[0]["reason"]
+    assert "split keeps them on the same side" in shared[0]["reason"]
+    assert [w["reason"] for w in describe(demo_copy)["warnings"] if w["path"] == first] == [shared[0]["reason"]]
+    images = scan_train(demo_copy).images
+    for seed in range(8):
+        train, val = split_by_profile(images, 0.3, seed=seed)
+        assert (SHARED_ID in set(train["id"])) != (SHARED_ID in set(val["id"]))
+
+
+def test_eval_folder_with_names_that_are_not_utf8(demo_copy):
+    eval_images = demo_copy / "eval" / "images"
+    listed = sorted(eval_images.iterdir())[0]
+    os.rename(listed, os.fsencode(eval_images) + b"/x\xff.jpg")  # renamed in another encoding
+    with pytest.raises(DataError) as raised:
+        read_eval(demo_copy)
+    message = str(raised.value)
+    assert f"1 listed image(s) missing: eval/images/{listed.name}" in message
+    assert "not valid UTF-8, perhaps these: x\\xff.jpg" in message
+    message.encode("utf-8")  # printable as it is
+    # A stray file with such a name, not listed in info.csv, changes nothing.
+    os.rename(os.fsencode(eval_images) + b"/x\xff.jpg", listed)
+    shutil.copy(listed, os.fsencode(eval_images) + b"/y\xfe.jpg")
+    assert len(read_eval(demo_copy)) == 28
+
+
+def test_a_symlink_loop_as_data_directory_is_one_clear_error(tmp_path):
+    loop = tmp_path / "data"
+    loop.symlink_to(loop)
+    for read in (scan_train, read_eval, describe):
+        with pytest.raises(DataError, match=r"data: a symbolic link loop .*point the data directory at the real folder"):
+            read(loop)
+    # One level down: train/images itself loops.
+    data = tmp_path / "real"
+    (data / "train").mkdir(parents=True)
+    (data / "train" / "images").symlink_to(data / "train" / "images")
+    with pytest.raises(DataError, match=r"train/images: the train/images folder is a link that leads nowhere"):
+        scan_train(data)
+
+
+def test_an_image_over_the_pixel_limit_is_corrupt_with_the_reason(demo_copy):
+    eval_victim = sorted((demo_copy / "eval" / "images").iterdir())[2]
+    write_oversized_png(eval_victim)
+    train_victim = first_person(demo_copy) / "mask3.jpg"
+    write_oversized_png(train_victim)
+    summary = describe(demo_copy)
+    assert [item["path"] for item in summary["eval_corrupt"]] == [f"eval/images/{eval_victim.name}"]
+    assert summary["eval_corrupt"][0]["reason"].startswith("too large to decode (Image size (400000000 pixels)")
+    skipped = {item["path"]: item["reason"] for item in summary["skipped"]}
+    assert list(skipped) == [str(train_victim.relative_to(demo_copy))]
+    assert "exceeds limit" in skipped[str(train_victim.relative_to(demo_copy))]
+    with pytest.raises(DataError, match=f"{eval_victim.name}: too large to decode .*shrink or replace the file$"):
+        read_image(eval_victim)

@@ -8,7 +8,7 @@ from pathlib import Path
 from core.data.demo import generate_demo_dataset
 from core.data.describe import describe as describe_data, eval_corrupt_warning
 from core.errors import DataError
-from core.labels import check_age_edges
+from core.labels import DEFAULT_AGE_EDGES, check_age_edges
 from core.progress import StderrProgress
 
 
@@ -22,7 +22,8 @@ def demo_data(args) -> int:
 
 
 def describe(args) -> int:
-    summary = describe_data(args.data_dir, age_edges=check_age_edges(args.age_edges, name="--age-edges"),
+    edges = DEFAULT_AGE_EDGES if args.age_edges is None else args.age_edges
+    summary = describe_data(args.data_dir, age_edges=check_age_edges(edges, name="--age-edges"),
                             progress=StderrProgress("checking images"),
                             eval_progress=StderrProgress("checking eval images"))
     for warning in (summary["eval_error"], eval_corrupt_warning(summary)):

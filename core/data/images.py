@@ -20,6 +20,11 @@ def is_image_name(name: str) -> bool:
     return not name.startswith(JUNK_PREFIXES) and name.lower().endswith(IMAGE_EXTENSIONS)
 
 
+def too_large_reason(error: Image.DecompressionBombError) -> str:
+    """PIL refuses images over twice Image.MAX_IMAGE_PIXELS (a guard against decompression bombs)."""
+    return f"too large to decode ({str(error).rstrip('.')}); shrink or replace the file"
+
+
 def read_image(path, draft_size: tuple[int, int] | None = None) -> np.ndarray:
     """Decode an image file to an HxWx3 uint8 RGB array; DataError naming the file if it cannot.
 
@@ -31,6 +36,8 @@ def read_image(path, draft_size: tuple[int, int] | None = None) -> np.ndarray:
             if draft_size is not None and image.format == "JPEG":
                 image.draft("RGB", draft_size)
             return np.asarray(image.convert("RGB"))
+    except Image.DecompressionBombError as error:
+        raise DataError(f"{path}: {too_large_reason(error)}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: cannot read image ({error}); remove or replace the file") from None
 
@@ -45,7 +52,9 @@ def corruption_reason(path) -> str | None:
             image.load()
             if image.width < 8 or image.height < 8:
                 return f"image is only {image.width}x{image.height} pixels"
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        return too_large_reason(error)
+    except (OSError, SyntaxError, ValueError) as error:
         return f"cannot decode: {error}"
     return None
 

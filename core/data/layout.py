@@ -6,6 +6,7 @@ the only slow part, so its results are cached on disk per file (keyed by size an
 """
 from __future__ import annotations
 
+import errno
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -40,7 +41,40 @@ class TrainScan:
     csv_rows: int = 0  # rows of train/train.csv, which need not match the folders found
 
 
+# Linux hands back a name that is not valid UTF-8 with its bad bytes as lone surrogates: they open
+# fine but break every table, JSON dump and terminal, so such files are skipped and shown escaped.
+NOT_UTF8_REASON = "name is not valid UTF-8 (bad bytes shown as \\xNN); rename it in UTF-8"
+
+
+def is_utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """`name` with the bytes that are not UTF-8 written as \\xNN: printable in a table, JSON or terminal."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def resolve_data_dir(path) -> Path:
+    """The absolute data directory; DataError (not a crash) for a symlink loop or an unreadable path."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError) as error:
+        # Python 3.11 reports a symlink loop as RuntimeError, later versions as OSError(ELOOP).
+        if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
+            raise DataError(f"{path}: a symbolic link loop (a link that leads back to itself); "
+                            "point the data directory at the real folder") from None
+        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check the path") from None
+
+
 def require_dir(path: Path, what: str) -> Path:
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{path}: the {what} is a link that leads nowhere (broken, or a loop); "
+                        "replace it with the real folder or a link to it")
     if not path.is_dir():
         raise DataError(f"{path}: {what} not found; point the data directory at the folder that "
                         "holds train/ and eval/ (or generate the demo data: python -m core demo-data)")
@@ -79,7 +113,9 @@ def list_person_images(folder: Path, rel_folder: str) -> tuple[dict[str, list[st
             continue  # ._* companions, .DS_Store, .ipynb_checkpoints, notes...
         stem = name.rsplit(".", 1)[0].lower()
         rel = f"{rel_folder}/{name}"
-        if stem not in IMAGE_STEMS:
+        if not is_utf8_name(name):
+            skipped.append({"path": f"{rel_folder}/{shown_name(name)}", "reason": NOT_UTF8_REASON})
+        elif stem not in IMAGE_STEMS:
             skipped.append({"path": rel, "reason": f"unexpected image name; expected {', '.join(IMAGE_STEMS)}"})
         else:
             found.setdefault(stem, []).append(rel)
@@ -179,7 +215,7 @@ def missing_images_warning(rel_folder: str, found: dict, unusable: list[str]) ->
 
 def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None) -> TrainScan:
     """Scan train/ into one row per usable image; raise DataError only when train/ itself is unusable."""
-    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir = resolve_data_dir(data_dir)
     age_edges = check_age_edges(age_edges)
     require_dir(data_dir, "data directory")
     images_dir = require_dir(data_dir / "train" / "images", "train/images folder")
@@ -190,6 +226,9 @@ def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None)
     folders = list_person_folders(images_dir)
     for folder_name in folders:
         rel_folder = f"train/images/{folder_name}"
+        if not is_utf8_name(folder_name):
+            skipped.append({"path": f"train/images/{shown_name(folder_name)}", "reason": NOT_UTF8_REASON})
+            continue
         try:
             profile = parse_profile_folder(folder_name)
         except DataError as error:
@@ -205,6 +244,7 @@ def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None)
         skipped.extend(folder_skipped)
         if found is not None:
             people.append((folder_name, rel_folder, profile, found))
+    warnings.extend(shared_id_warnings(people))
     on_disk = set(folders)
     for folder_name in csv_by_folder:
         if folder_name not in on_disk:
@@ -232,6 +272,18 @@ def scan_train(data_dir, age_edges=DEFAULT_AGE_EDGES, check=True, progress=None)
                      warnings=warnings, age_edges=age_edges, csv_rows=len(profiles_csv))
 
 
+def shared_id_warnings(people: list) -> list[dict]:
+    """One warning per person id found in several folders (000001_female_Asian_45 and
+    000001_male_Asian_45), naming them all: one of them is likely mislabelled."""
+    folders_by_id: dict[str, list[str]] = {}
+    for _, rel_folder, profile, _ in people:
+        folders_by_id.setdefault(profile.id, []).append(rel_folder)
+    return [{"path": folders[0], "reason": f"person id {person_id} is also the id of {', '.join(folders[1:])}; "
+             f"the {len(folders)} folders are all used and the split keeps them on the same side; fix the wrong "
+             "folder name or relabel it"}
+            for person_id, folders in sorted(folders_by_id.items()) if len(folders) > 1]
+
+
 def label_images(images: pd.DataFrame, age_edges) -> pd.DataFrame:
     """(Re)compute age bands and class labels for the given edges; raw labels are untouched."""
     images = images.copy()
@@ -255,16 +307,22 @@ def profiles_of(images: pd.DataFrame) -> pd.DataFrame:
 
 def read_eval(data_dir) -> pd.DataFrame:
     """eval/info.csv rows in file order with `path` (relative); DataError naming every missing file."""
-    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir = resolve_data_dir(data_dir)
     eval_images = require_dir(data_dir / "eval" / "images", "eval/images folder")
     info_path = data_dir / "eval" / "info.csv"
     info = read_csv_checked(info_path, INFO_CSV_COLUMNS)
-    present = set(os.listdir(eval_images))
+    try:
+        present = set(os.listdir(eval_images))
+    except OSError as error:
+        raise DataError(f"{eval_images}: cannot list the folder ({error.strerror or error}); check its permissions") from None
     missing = [image_id for image_id in info["ImageID"] if image_id not in present]
     if missing:
         # Every one is named (the issue asks for it): one long line beats a second round trip.
         shown = ", ".join(f"eval/images/{m}" for m in missing)
-        raise DataError(f"{info_path}: {len(missing)} listed image(s) missing: {shown}")
+        not_utf8 = sorted(shown_name(name) for name in present if not is_utf8_name(name))
+        hint = (f"; eval/images has {len(not_utf8)} file name(s) that are not valid UTF-8, perhaps these: "
+                f"{', '.join(not_utf8)} (rename them as info.csv spells them)") if not_utf8 else ""
+        raise DataError(f"{info_path}: {len(missing)} listed image(s) missing: {shown}{hint}")
     duplicated = info["ImageID"][info["ImageID"].duplicated()].tolist()
     if duplicated:
         raise DataError(f"{info_path}: ImageID listed twice: {', '.join(duplicated[:10])}")

@@ -7,7 +7,10 @@ configured band edges still apply).
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -45,22 +48,56 @@ def parse_relabel_value(field: str, value: str, where: str) -> int:
     raise DataError(f"{where}: field must be mask, gender or age, got {field!r}")
 
 
-def load_relabels(data_dir) -> list[dict]:
-    """Rows of relabel.csv as dicts {path, field, value(int), line}; [] when there is no file."""
-    path = relabel_path(data_dir)
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+def relabel_target(text, where: str) -> str:
+    """The row's path, relative to the data directory; an absolute path or one with '..' would name a
+    file outside it, so it is refused rather than silently never matched."""
+    path = str(text or "").strip().replace("\\", "/")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise DataError(f"{where}: path {path!r} is absolute; write it relative to the data directory, "
+                        "e.g. train/images/000001_female_Asian_45/mask1.jpg")
+    if ".." in path.split("/"):
+        raise DataError(f"{where}: path {path!r} contains '..'; write it relative to the data directory, "
+                        "without '..'")
+    return path.rstrip("/")
+
+
+def read_relabel_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) for each row of the file; a UTF-8 BOM (as Excel writes) is accepted."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # stripped here, so error offsets below index `data`
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise DataError(f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                        "save the file as UTF-8") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in RELABEL_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header path,field,value")
-        rows = []
-        for line_number, row in enumerate(reader, start=2):
-            where = f"{path} line {line_number}"
-            field = (row["field"] or "").strip().lower()
-            rows.append({"path": (row["path"] or "").strip().strip("/"), "field": field,
-                         "value": parse_relabel_value(field, row["value"], where), "line": line_number})
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as error:
+        raise DataError(f"{path}: not a readable CSV ({error}); expected header path,field,value") from None
+
+
+def load_relabels(data_dir) -> list[dict]:
+    """Rows of relabel.csv as dicts {path, field, value(int), line}; [] when there is no file.
+
+    A bad row raises DataError naming the file and its line.
+    """
+    path = relabel_path(data_dir)
+    if not path.exists():
+        return []
+    rows = []
+    for line_number, row in read_relabel_rows(path):
+        where = f"{path} line {line_number}"
+        field = (row["field"] or "").strip().lower()
+        rows.append({"path": relabel_target(row["path"], where), "field": field,
+                     "value": parse_relabel_value(field, row["value"], where), "line": line_number})
     return rows
 
 
@@ -90,13 +127,12 @@ def append_relabels(data_dir, rows: list[dict]) -> Path:
     """Add {path, field, value} rows to relabel.csv (created if needed); a row for the same
     (path, field) replaces the older one, so accepting a fix twice never duplicates it."""
     path = relabel_path(data_dir)
-    existing = []
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as handle:
-            existing = [dict(r) for r in csv.DictReader(handle)]
+    existing = [dict(row) for _, row in read_relabel_rows(path)] if path.exists() else []
     for row in rows:
         field = str(row["field"]).strip().lower()
-        parse_relabel_value(field, row["value"], f"relabel row for {row['path']}")
+        where = f"relabel row for {row['path']}"
+        relabel_target(row["path"], where)  # refused now rather than on the next scan
+        parse_relabel_value(field, row["value"], where)
         existing = [r for r in existing if not (r["path"] == row["path"] and r["field"] == field)]
         existing.append({"path": row["path"], "field": field, "value": str(row["value"])})
     tmp = path.with_suffix(".csv.tmp")

@@ -8,7 +8,7 @@ from core.data.layout import scan_train
 from core.data.stats import image_stats, sample_paths
 from tests.pages.conftest import (all_text, assert_no_exception, chart_data, chart_spec, chart_titles,
                                   dataframe_with, run_page, vega_charts)
-from tests.quirks import BAD_FOLDER, TRUNCATED
+from tests.quirks import BAD_FOLDER, SHARED_ID, TRUNCATED, add_name_quirks
 
 PAGE = "1_Data.py"
 
@@ -219,3 +219,24 @@ def test_eval_images_that_do_not_decode_are_listed(demo_copy):
                for warning in at.warning)
     tables = [frame.value for frame in at.dataframe if "path" in frame.value.columns]
     assert [f"eval/images/{eval_images[0].name}"] in [table["path"].tolist() for table in tables]
+
+
+def test_names_that_are_not_utf8_and_a_shared_person_id_are_shown(demo_copy):
+    added = add_name_quirks(demo_copy)
+    at = run_page(PAGE, demo_copy)
+    assert_no_exception(at)
+    tables = [frame.value for frame in at.dataframe if {"path", "reason"} <= set(frame.value.columns)]
+    skipped, warnings = tables[0], tables[1]
+    assert set(skipped["path"]) == {added["folder"], added["file"]}
+    assert set(skipped["reason"]) == {"name is not valid UTF-8 (bad bytes shown as \\xNN); rename it in UTF-8"}
+    shared = warnings[warnings["reason"].str.contains(f"person id {SHARED_ID}")]
+    assert shared["path"].tolist() == [added["twins"][0]] and added["twins"][1] in shared["reason"].iloc[0]
+    assert metric_values(at)["skipped files"] == "2" and metric_values(at)["people"] == "14"
+
+
+def test_a_data_directory_that_is_a_link_loop_is_explained(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    at = run_page(PAGE, loop)
+    assert_no_exception(at)
+    assert "symbolic link loop" in at.error[0].value and "home page" in at.error[0].value

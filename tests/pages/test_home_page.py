@@ -134,3 +134,36 @@ def test_age_edges_are_shared_and_validated(home):
     assert_no_exception(home)
     assert "age_edges" in home.error[0].value and "previous edges stay selected: 30, 55" in home.error[0].value
     assert home.session_state["age_edges"] == (30, 55)
+
+
+def test_age_edge_widgets_take_their_bounds_and_defaults_from_core_labels(home):
+    from core.labels import DEFAULT_AGE_EDGES, MAX_AGE_EDGE, MIN_AGE_EDGE
+
+    young, old = home.number_input(key="age_edge_young"), home.number_input(key="age_edge_old")
+    assert (young.min, young.max, old.min, old.max) == (MIN_AGE_EDGE, MAX_AGE_EDGE - 1, MIN_AGE_EDGE + 1,
+                                                        MAX_AGE_EDGE)
+    assert (young.value, old.value) == DEFAULT_AGE_EDGES
+    assert f"default {DEFAULT_AGE_EDGES[0]}" in young.help and f"default {DEFAULT_AGE_EDGES[1]}" in old.help
+
+
+def test_a_symlink_loop_is_rejected_in_words(home, demo_data_dir, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    home.text_input(key="data_dir_input").input(str(loop)).run()
+    assert_no_exception(home)
+    assert "symbolic link loop" in home.error[0].value
+    assert f"The previous data directory stays selected: {demo_data_dir}" in home.error[0].value
+    assert home.session_state["data_dir"] == str(demo_data_dir) and metrics(home)["Train images"] == "84"
+
+
+def test_a_selected_folder_that_became_a_loop_is_explained(demo_data_dir, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    at = run_page("app.py", loop)
+    assert_no_exception(at)
+    assert [error.value.split(":")[0] for error in at.error] == [str(loop)]  # said once, naming it
+    assert "symbolic link loop" in at.error[0].value
+    # A good folder typed then is taken, though the old one cannot even be resolved.
+    at.text_input(key="data_dir_input").input(str(demo_data_dir)).run()
+    assert_no_exception(at)
+    assert at.session_state["data_dir"] == str(demo_data_dir) and metrics(at)["Train images"] == "84"
