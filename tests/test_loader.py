@@ -14,7 +14,7 @@ from torch.utils.data import (BatchSampler, Dataset, DistributedSampler, RandomS
 from core.errors import ConfigError
 from core.loader import (BatchNormalize, LoaderConfig, MixCollate, create_loader, fast_pipeline, prepare_batch,
                          set_epoch, validate_loader_config)
-from core.loader.validate import available_cores
+from core.machine import available_cores
 from core.params import params_of, section_from_dict
 
 CPU = dict(num_workers=0, pin_memory=False)
