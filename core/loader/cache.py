@@ -22,7 +22,7 @@ from core.loader.draft import DraftReader
 from core.machine import available_cores
 from core.progress import report
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: images stored upright (EXIF orientation applied)
 IMAGES_FILE, INDEX_FILE = "images.u8", "index.json"
 
 
