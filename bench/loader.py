@@ -1,15 +1,15 @@
 """Benchmark the loader: starter baseline vs the default loader vs the memmap-cached loader.
 
     python bench/loader.py --data-dir DIR [--pipeline FILE] [--workers 0,1,2] [--batch-sizes 16,64]
-                           [--images 512] [--model resnet18|small_cnn|none] [--json]
+                           [--images 512] [--repeats 2] [--model resnet18|small_cnn|none] [--json]
 
-Every ratio compares two numbers measured in this same run at the same num_workers and batch_size.
-Goals (issue 5, 2-core machine, demo data, Resize(256,192)+flip+Normalize): default >= 1.5x the
-baseline, cached >= 4x.
+The options are `python -m core bench-loader`'s, parsed by the same parser; this script adds the goal
+lines below the table. Every ratio compares two numbers measured in this same run at the same
+num_workers and batch_size. Goals (issue 5, 2-core machine, demo data, Resize(256,192)+flip+Normalize):
+default >= 1.5x the baseline, cached >= 4x.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -17,16 +17,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from core.__main__ import build_parser  # noqa: E402
 from core.errors import MaskLabError  # noqa: E402
-from core.loader.bench import run_sweep  # noqa: E402
-from core.loader.cli import check_grid, format_result, load_pipeline_file  # noqa: E402
-from core.progress import StderrProgress  # noqa: E402
+from core.loader.cli import format_result, sweep_from_args  # noqa: E402
 
 GOALS = {"default": 1.5, "cached": 4.0}
-
-
-def int_list(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def goal_lines(rows: list[dict]) -> list[str]:
@@ -41,23 +36,9 @@ def goal_lines(rows: list[dict]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--pipeline")
-    parser.add_argument("--workers", type=int_list, default=[0, 1, 2])
-    parser.add_argument("--batch-sizes", type=int_list, default=[16, 64])
-    parser.add_argument("--images", type=int, default=512, help="images timed per row")
-    parser.add_argument("--repeats", type=int, default=2, help="best of N per row (other load only slows)")
-    parser.add_argument("--model", default="resnet18", choices=["resnet18", "small_cnn", "none"])
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(["bench-loader", *(sys.argv[1:] if argv is None else argv)])
     try:
-        check_grid(args.workers, args.batch_sizes)
-        pipeline = load_pipeline_file(args.pipeline) if args.pipeline else None
-        result = run_sweep(args.data_dir, pipeline, workers=args.workers, batch_sizes=args.batch_sizes,
-                           max_images=args.images, model=None if args.model == "none" else args.model,
-                           repeats=args.repeats, progress=StderrProgress("measuring"),
-                           cache_progress=StderrProgress("building cache"))
+        result = sweep_from_args(args)
     except MaskLabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

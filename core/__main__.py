@@ -50,11 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench_augment.add_argument("--json", action="store_true")
     bench_augment.set_defaults(handler="core.augment.cli:bench_augment")
 
+    # bench/loader.py parses its command line with this same subparser (plus its goal lines on output).
     bench_loader = commands.add_parser("bench-loader", help="DataLoader throughput against a plain baseline")
     bench_loader.add_argument("--data-dir", required=True)
     bench_loader.add_argument("--pipeline", help="Albumentations file; default Resize + flip + Normalize")
     bench_loader.add_argument("--workers", type=int_list, default=[0, 1, 2])
     bench_loader.add_argument("--batch-sizes", type=int_list, default=[16, 64])
+    bench_loader.add_argument("--images", type=int, default=512, help="images timed per row")
+    bench_loader.add_argument("--repeats", type=int, default=2, help="best of N per row (other load only slows)")
+    bench_loader.add_argument("--model", default="resnet18", choices=["resnet18", "small_cnn", "none"],
+                              help="the model whose training step is timed against feeding")
     bench_loader.add_argument("--json", action="store_true")
     bench_loader.set_defaults(handler="core.loader.cli:bench_loader")
 

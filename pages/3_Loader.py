@@ -160,8 +160,7 @@ if result:
     metrics[2].metric("bottleneck", result["bottleneck"])
     recommended = result["recommended"]
     st.subheader("Recommended for this machine")
-    st.json({k: recommended[k] for k in ("num_workers", "batch_size", "cache", "decode", "pin_memory",
-                                         "persistent_workers")})
+    st.json(recommended)  # only what the sweep measured
 
     def use_recommended():
         st.session_state[LOADER_CONFIG_KEY] = apply_recommended(section_to_dict(config), recommended)

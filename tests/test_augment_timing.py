@@ -45,13 +45,15 @@ def test_compare_backends_times_each_equivalent_on_both_libraries(faces):
         assert row["alb_over_tv"] == pytest.approx(row["albumentations_ms"] / row["torchvision_ms"])
 
 
-def test_order_experiment_resize_down_first_is_cheaper_and_sizes_agree(faces):
+def test_order_experiment_times_both_orders_and_the_verdict_follows_the_numbers(faces):
     result = order_experiment(new_step("Resize"), new_step("Rotate"), faces, repeats=3)
     assert [o["order"] for o in result.orders] == ["Resize → Rotate", "Rotate → Resize"]
     assert result.same_size and result.orders[0]["output_size"] == "192x256"
-    # Rotating a 384x512 image costs ~4x rotating a 192x256 one: a wide margin, not a coin flip.
-    assert result.orders[0]["ms_per_image"] < result.orders[1]["ms_per_image"]
-    assert result.verdict().startswith("Resize → Rotate is")
+    assert all(o["ms_per_image"] > 0 and o["error"] is None for o in result.orders)
+    # Which order is cheaper is measured (bench/augment.py reports it); here: the verdict follows the numbers.
+    fast, slow = sorted(result.orders, key=lambda o: o["ms_per_image"])
+    factor = slow["ms_per_image"] / fast["ms_per_image"]
+    assert result.verdict() == f"{fast['order']} is {factor:.1f}x cheaper than {slow['order']}; both give 192x256."
 
 
 def test_order_experiment_reports_different_sizes_and_orders_that_fail(faces):

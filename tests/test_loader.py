@@ -14,7 +14,7 @@ from torch.utils.data import (BatchSampler, Dataset, DistributedSampler, RandomS
 from core.errors import ConfigError
 from core.loader import (BatchNormalize, LoaderConfig, MixCollate, create_loader, fast_pipeline, prepare_batch,
                          set_epoch, validate_loader_config)
-from core.loader.validate import available_cores
+from core.machine import available_cores
 from core.params import params_of, section_from_dict
 
 CPU = dict(num_workers=0, pin_memory=False)
@@ -289,3 +289,65 @@ def test_seed_worker_gives_each_worker_its_own_repeatable_pipeline_and_random_dr
     unseeded = _draws_per_worker(False)
     assert [p for p, _ in unseeded[0]] == [p for p, _ in unseeded[1]]
     assert not {n for _, n in unseeded[0]} & {n for _, n in unseeded[1]}
+
+
+# ----- mixing collates on real images: the same value range as the plain path --------------------------
+def _demo_loader(data_dir, pipeline, collate, normalize=None):
+    from core.data import create_dataset
+
+    dataset = create_dataset(data_dir, "all", transform=pipeline)
+    return create_loader(dataset, LoaderConfig(batch_size=8, shuffle=False, collate=collate, mixup_alpha=1.0, **CPU),
+                         seed=3, normalize=normalize)
+
+
+@pytest.mark.parametrize("mode", ["mixup", "cutmix"])
+def test_mixed_batches_without_normalize_reach_the_model_in_the_plain_paths_range(demo_data_dir, mode):
+    import albumentations as A
+
+    no_normalize = A.Compose([A.Resize(32, 24)])  # uint8 out: the batch is scaled to 0..1 in prepare_batch
+    plain = next(iter(_demo_loader(demo_data_dir, no_normalize, "default")))
+    mixed = next(iter(_demo_loader(demo_data_dir, no_normalize, mode)))
+    assert mixed["image"].dtype == plain["image"].dtype == torch.uint8
+    plain_in, mixed_in = (prepare_batch(b, "cpu", None)["image"] for b in (plain, mixed))
+    assert plain_in.dtype == mixed_in.dtype == torch.float32
+    assert 0.0 <= float(mixed_in.min()) and float(mixed_in.max()) <= 1.0 and float(plain_in.max()) > 0.5
+    # The mix is of the same images: pixel for pixel, lam * own + (1 - lam) * partner (to uint8 rounding).
+    lam, index = float(mixed["mix_lambda"]), mixed["mix_index"]
+    if mode == "mixup":
+        expected = lam * plain["image"].float() + (1 - lam) * plain["image"][index].float()
+        assert (mixed["image"].float() - expected).abs().max() <= 0.5 + 1e-4
+    else:
+        assert ((mixed["image"] == plain["image"]) | (mixed["image"] == plain["image"][index])).all()
+
+
+@pytest.mark.parametrize("mode", ["mixup", "cutmix"])
+def test_mixed_batches_with_normalize_match_the_plain_normalised_range(demo_data_dir, mode):
+    import albumentations as A
+
+    per_image, normalize, _ = fast_pipeline(A.Compose([A.Resize(32, 24), A.Normalize()]))
+    plain = next(iter(_demo_loader(demo_data_dir, per_image, "default", normalize)))["image"]
+    mixed = next(iter(_demo_loader(demo_data_dir, per_image, mode, normalize)))["image"]
+    assert plain.dtype == mixed.dtype == torch.float32
+    low, high = float(plain.min()), float(plain.max())
+    assert low < -1.0 and high > 1.0  # normalised, not 0..1 or 0..255
+    assert low - 1e-5 <= float(mixed.min()) and float(mixed.max()) <= high + 1e-5  # a mix stays within its inputs
+
+
+@pytest.mark.parametrize("mode", ["mixup", "cutmix"])
+def test_a_short_training_run_with_a_mixing_collate_finishes(demo_data_dir, tmp_path, mode):
+    import albumentations as A
+
+    from core.train import runs
+    from core.train.trainer import train_run
+    from tests.test_train_support import tiny_config
+
+    pipeline = tmp_path / "no_normalize.json"
+    A.save(A.Compose([A.Resize(48, 36), A.HorizontalFlip()]), str(pipeline), data_format="json")
+    config = tiny_config(demo_data_dir, tmp_path / "runs", "train.epochs=2", f"loader.collate={mode}",
+                         f"augment.train={pipeline}")
+    run_dir = train_run(config, log=lambda text: None)
+    status = runs.read_status(run_dir)
+    assert status["state"] == "finished" and status["epoch"] == 2
+    epochs = runs.read_metrics(run_dir, "epoch")
+    assert all(np.isfinite(e["train_loss"]) and np.isfinite(e["val_loss"]) for e in epochs)
+    assert 0.0 <= status["best_val_f1"] <= 1.0

@@ -11,7 +11,7 @@ from core.data import create_dataset, read_image
 from core.loader import DraftReader, LoaderConfig, create_loader, reader_for
 from core.loader.cache import CachedReader, cache_dir_for, open_or_build_cache
 from core.loader.readers import train_image_paths
-from core.loader.validate import available_cores
+from core.machine import available_cores
 
 SIZE = (64, 48)
 

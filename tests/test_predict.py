@@ -21,7 +21,9 @@ def _score(submission_path, data_dir) -> float:
     submission = pd.read_csv(submission_path, dtype={"ImageID": str})
     merged = truth.merge(submission, on="ImageID", suffixes=("_true", "_pred"))
     assert len(merged) == len(truth)
-    return classification_metrics(merged["ans_true"], merged["ans_pred"])["f1"]
+    # f1_present: 42 eval images hold only some of the 18 classes, so the grader's F1 (absent classes
+    # count 0) is capped far below 1 here; the chance margin below is about the classes that occur.
+    return classification_metrics(merged["ans_true"], merged["ans_pred"])["f1_present"]
 
 
 def test_predict_writes_a_valid_submission_that_beats_chance(tmp_path_factory):

@@ -14,30 +14,13 @@ from core.errors import ConfigError, DataError
 from core.labels import NUM_CLASSES, encode
 from core.train import runs
 from core.train.losses import FocalLoss, SoftF1Loss, class_weights, create_loss
-from core.train.metrics import classification_metrics, confusion_matrix
 from core.train.models import create_model, torchvision_backbone
 from core.train.noise import NoiseTracker, relabel_rows, write_suspects, write_suspects_to_relabel
 from core.train.optim import create_optimizer, create_scheduler, restore_scheduler
 from core.train.submission import validate_submission, write_submission
 
 
-# ----- metrics ------------------------------------------------------------------------------------
-def test_metrics_match_a_hand_computed_example():
-    targets = [0, 0, 1, 1, 2, 2]
-    predictions = [0, 1, 1, 1, 2, 0]
-    result = classification_metrics(targets, predictions, num_classes=3)
-    # class 0: tp1 fp1 fn1 -> 0.5; class 1: tp2 fp1 fn0 -> 0.8; class 2: tp1 fp0 fn1 -> 2/3
-    assert result["per_class_f1"] == pytest.approx([0.5, 0.8, 2 / 3], abs=1e-6)
-    assert result["f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
-    assert result["accuracy"] == pytest.approx(4 / 6)
-    assert result["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
-
-
-def test_macro_f1_ignores_classes_absent_from_truth_and_predictions():
-    result = classification_metrics([0, 5, 5], [0, 5, 5])
-    assert result["f1"] == 1.0
-    assert len(result["per_class_f1"]) == NUM_CLASSES
-    assert np.asarray(confusion_matrix([3], [4])).sum() == 1
+# ----- metrics: tests/test_metrics.py ----------------------------------------------------------
 
 
 # ----- losses -------------------------------------------------------------------------------------

@@ -4,13 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import ExifTags, Image, ImageFile, ImageOps
 
 from core.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 # Left behind by macOS and Jupyter; never images even when their names end in .jpg.
 JUNK_PREFIXES = ("._", ".")
+
+# EXIF orientations stored turned by 90 degrees: width and height swap when they are applied.
+SIDEWAYS = (5, 6, 7, 8)
 
 # A truncated JPEG must be reported as corrupt, not silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -26,15 +29,21 @@ def too_large_reason(error: Image.DecompressionBombError) -> str:
 
 
 def read_image(path, draft_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Decode an image file to an HxWx3 uint8 RGB array; DataError naming the file if it cannot.
+    """Decode an image file to an HxWx3 uint8 RGB array, upright; DataError naming the file if it cannot.
 
-    `draft_size` (width, height) lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the pipeline
-    resizes down anyway — the result is at least that large, never smaller.
+    Upright: the EXIF Orientation tag is applied, as a phone photo is meant to be seen (and as cv2.imread
+    and browsers show it). Every reader — training, cache, preview, prediction — decodes here, so they
+    all agree. `draft_size` (width, height, of the upright image) lets libjpeg decode at 1/2, 1/4 or 1/8
+    scale when the pipeline resizes down anyway — the result is at least that large, never smaller.
     """
     try:
         with Image.open(path) as image:
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
             if draft_size is not None and image.format == "JPEG":
-                image.draft("RGB", draft_size)
+                width, height = draft_size
+                image.draft("RGB", (height, width) if orientation in SIDEWAYS else (width, height))
+            if orientation in range(2, 9):
+                image = ImageOps.exif_transpose(image)
             return np.asarray(image.convert("RGB"))
     except Image.DecompressionBombError as error:
         raise DataError(f"{path}: {too_large_reason(error)}") from None

@@ -11,6 +11,7 @@ What the trainer and pages call:
     reader_for(config, data_dir, image_size, paths=None, progress=None) -> reader for create_dataset
     prepare_batch(batch, device, normalize)     # to device (non_blocking) + Normalize on the batch
     loader_config_from_session(st.session_state) -> LoaderConfig | None   # the Loader page's settings
+    IMAGENET_MEAN, IMAGENET_STD                 # the Normalize constants, declared once (fast_pipeline.py)
 
 The fast path, top to bottom:
     per_image, normalize, size = fast_pipeline(pipeline)
@@ -21,13 +22,16 @@ The fast path, top to bottom:
 """
 from core.loader.collate import MixCollate, collate_batch, collate_for
 from core.loader.config import LoaderConfig
+from core.loader.draft import DraftReader
 from core.loader.factory import create_loader, resolve_pin_memory
-from core.loader.fast_pipeline import BatchNormalize, normalize_placement, prepare_batch, resize_target, split_normalize
-from core.loader.readers import DraftReader, reader_for
+from core.loader.fast_pipeline import (IMAGENET_MEAN, IMAGENET_STD, BatchNormalize, normalize_placement, prepare_batch,
+                                       resize_target, split_normalize)
+from core.loader.readers import reader_for
 from core.loader.samplers import build_sampler, class_balanced_weights, set_epoch
 from core.loader.settings import LOADER_CONFIG_KEY, loader_config_from_session
-from core.loader.validate import available_cores, validate_loader_config
+from core.loader.validate import validate_loader_config
 from core.loader.workers import seed_worker
+from core.machine import available_cores  # re-exported: the Loader page reads it from here
 
 
 def fast_pipeline(pipeline):
@@ -39,5 +43,5 @@ def fast_pipeline(pipeline):
 __all__ = ["LoaderConfig", "validate_loader_config", "create_loader", "set_epoch", "fast_pipeline",
            "reader_for", "prepare_batch", "normalize_placement", "BatchNormalize", "split_normalize", "resize_target", "DraftReader",
            "MixCollate", "collate_batch", "collate_for", "build_sampler", "class_balanced_weights",
-           "resolve_pin_memory", "available_cores", "seed_worker", "LOADER_CONFIG_KEY",
+           "resolve_pin_memory", "available_cores", "IMAGENET_MEAN", "IMAGENET_STD", "seed_worker", "LOADER_CONFIG_KEY",
            "loader_config_from_session"]

@@ -22,13 +22,13 @@ from core.data import create_dataset
 from core.loader.baseline import StarterDataset
 from core.loader.config import LoaderConfig
 from core.loader.factory import create_loader
-from core.loader.fast_pipeline import normalize_placement, prepare_batch, resize_target, split_normalize
+from core.loader.fast_pipeline import (IMAGENET_MEAN, IMAGENET_STD, normalize_placement, prepare_batch, resize_target,
+                                       split_normalize)
 from core.loader.readers import reader_for
-from core.loader.validate import available_cores
-from core.params import section_to_dict
+from core.loader.settings import RECOMMENDED_KEYS
+from core.machine import available_cores
 from core.progress import report
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 DEFAULT_SIZE = (256, 192)
 LOADERS = ("baseline", "default", "cached")
 
@@ -51,16 +51,17 @@ class Timing(NamedTuple):
 
 
 def time_loader(loader, device, normalize=None, max_images: int | None = None, non_blocking: bool = False,
-                passes: int = 1, warmup_batches: int = 1) -> Timing:
+                passes: int = 1, warmup_batches: int = 1, clock=time.perf_counter) -> Timing:
     """Images per second on `device`, normalised, over `passes` passes of up to `max_images` each.
 
     The clock starts after `warmup_batches` batches (worker start-up and first-touch costs left out, so
     rows compare steady feeding); warmup_batches=0 times everything, start-up included. The start-up
-    itself is returned beside it as first_batch_s.
+    itself is returned beside it as first_batch_s. `clock` (seconds, monotonic) is time.perf_counter except
+    in tests, which step it by hand so the arithmetic is checked without depending on the machine's speed.
     """
     cuda = torch.device(device).type == "cuda"
     timed = total = batches = 0
-    first = start = time.perf_counter()
+    first = start = clock()
     first_batch_s = None
     for _ in range(passes):
         in_pass = 0
@@ -72,20 +73,20 @@ def time_loader(loader, device, normalize=None, max_images: int | None = None, n
             if first_batch_s is None:
                 if cuda:
                     torch.cuda.synchronize()
-                first_batch_s = time.perf_counter() - first
+                first_batch_s = clock() - first
             if batches > warmup_batches:
                 timed += count
             elif batches == warmup_batches:
                 if cuda:
                     torch.cuda.synchronize()
-                start = time.perf_counter()
+                start = clock()
             if max_images and in_pass >= max_images and timed:
                 break
     if cuda:
         torch.cuda.synchronize()
     if not timed:  # a single batch in all: nothing left after the warm-up, so time it whole
-        return Timing(total / (time.perf_counter() - first), first_batch_s or 0.0)
-    return Timing(timed / (time.perf_counter() - start), first_batch_s)
+        return Timing(total / (clock() - first), first_batch_s or 0.0)
+    return Timing(timed / (clock() - start), first_batch_s)
 
 
 def time_model_step(batch_size: int, image_size, device, model_name: str = "resnet18", repeats: int = 2) -> float:
@@ -240,7 +241,7 @@ def measure_variants(sweep: Sweep, rows: list[dict], repeats: int = 1) -> list[d
 
 
 def verdict(rows: list[dict], variants: list[dict], model_steps: list[dict]) -> dict:
-    """Which stage is the bottleneck, and the loader settings to use on this machine."""
+    """Which stage is the bottleneck, and the loader settings to use on this machine: only those measured."""
     best = max((r for r in rows if r["loader"] != "baseline"), key=lambda r: r["images_per_s"])
     feed = best["images_per_s"]
     model_speed = max(step["images_per_s"] for step in model_steps) if model_steps else None
@@ -248,13 +249,13 @@ def verdict(rows: list[dict], variants: list[dict], model_steps: list[dict]) -> 
         bottleneck = "unknown"
     else:
         bottleneck = "model" if model_speed < feed else "loader"
-    settings = LoaderConfig(batch_size=best["batch_size"], num_workers=best["num_workers"],
-                            cache="memmap" if best["loader"] == "cached" else "none")
+    measured = {"batch_size": best["batch_size"], "num_workers": best["num_workers"],
+                "cache": "memmap" if best["loader"] == "cached" else "none"}
     pins = {(v["pin_memory"], v["non_blocking"]): v["images_per_s"] for v in variants if v["epochs"] == 1}
     if pins:
-        settings.pin_memory = max(pins, key=pins.get)[0]
+        measured["pin_memory"] = max(pins, key=pins.get)[0]
     persistent = {v["persistent_workers"]: v["images_per_s"] for v in variants if v["epochs"] == 2}
-    if len(persistent) == 2 and settings.num_workers > 0:
-        settings.persistent_workers = persistent[True] > persistent[False]
+    if len(persistent) == 2 and measured["num_workers"] > 0:
+        measured["persistent_workers"] = persistent[True] > persistent[False]
     return {"bottleneck": bottleneck, "feed_images_per_s": feed, "model_images_per_s": model_speed,
-            "recommended": section_to_dict(settings)}
+            "recommended": {key: measured[key] for key in RECOMMENDED_KEYS if key in measured}}

@@ -18,11 +18,11 @@ import numpy as np
 
 from core.data.scan_cache import cache_root
 from core.errors import DataError
-from core.loader.readers import DraftReader
-from core.loader.validate import available_cores
+from core.loader.draft import DraftReader
+from core.machine import available_cores
 from core.progress import report
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: images stored upright (EXIF orientation applied)
 IMAGES_FILE, INDEX_FILE = "images.u8", "index.json"
 
 
@@ -133,11 +133,3 @@ def _publish(staging: Path, folder: Path) -> None:
         if not _is_complete(folder, count):
             raise DataError(f"{folder}: could not write the image cache; check free disk space") from None
 
-
-def clear_cache() -> int:
-    """Delete every loader cache; returns how many were removed."""
-    root = cache_root() / "loader"
-    folders = [p for p in root.iterdir() if p.is_dir()] if root.exists() else []
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(folders)

@@ -5,21 +5,14 @@ import json
 import sys
 
 from core.errors import ConfigError
-from core.loader.validate import available_cores
+from core.machine import available_cores
 from core.progress import StderrProgress
-
-MAX_IMAGES_PER_ROW = 512
 
 
 def load_pipeline_file(path):
     """An Albumentations pipeline from a file (A.save format), validated by the augmentation package."""
-    try:
-        from core.augment import load_pipeline
-    except ImportError:  # augmentation package absent: Albumentations' own loader
-        import albumentations as A
+    from core.augment import load_pipeline
 
-        def load_pipeline(p):
-            return A.load(str(p), data_format="yaml" if str(p).endswith((".yaml", ".yml")) else "json")
     return load_pipeline(path)
 
 
@@ -41,20 +34,24 @@ def check_grid(workers, batch_sizes) -> None:
             raise ConfigError(f"--batch-sizes: {size} is below 1")
 
 
-def bench_loader(args) -> int:
-    """Run the sweep; `--json` prints one object on stdout (progress bars go to stderr)."""
+def sweep_from_args(args) -> dict:
+    """Run the sweep `python -m core bench-loader` (or bench/loader.py) was asked for; progress on stderr."""
     from core.loader.bench import run_sweep
 
+    if args.images < 1 or args.repeats < 1:
+        raise ConfigError(f"--{'images' if args.images < 1 else 'repeats'}: must be at least 1")
     check_grid(args.workers, args.batch_sizes)
-    pipeline = load_pipeline_file(args.pipeline) if getattr(args, "pipeline", None) else None
-    result = run_sweep(args.data_dir, pipeline, workers=args.workers, batch_sizes=args.batch_sizes,
-                       max_images=getattr(args, "images", None) or MAX_IMAGES_PER_ROW,
-                       model=getattr(args, "model", "resnet18"), repeats=getattr(args, "repeats", 2),
-                       progress=StderrProgress("measuring"), cache_progress=StderrProgress("building cache"))
-    if getattr(args, "json", False):
-        print(json.dumps(result))
-    else:
-        print(format_result(result))
+    pipeline = load_pipeline_file(args.pipeline) if args.pipeline else None
+    return run_sweep(args.data_dir, pipeline, workers=args.workers, batch_sizes=args.batch_sizes,
+                     max_images=args.images, model=None if args.model == "none" else args.model,
+                     repeats=args.repeats, progress=StderrProgress("measuring"),
+                     cache_progress=StderrProgress("building cache"))
+
+
+def bench_loader(args) -> int:
+    """`python -m core bench-loader`: `--json` prints one object on stdout, else a table."""
+    result = sweep_from_args(args)
+    print(json.dumps(result) if args.json else format_result(result))
     return 0
 
 
@@ -75,10 +72,7 @@ def format_result(result: dict) -> str:
     model_speed = result["model_images_per_s"]
     lines.append(f"bottleneck: {result['bottleneck']} (feeding {result['feed_images_per_s']:.0f} images/s, model "
                  + ("not timed)" if model_speed is None else f"{model_speed:.1f} images/s)"))
-    recommended = result["recommended"]
-    lines.append("recommended: " + ", ".join(f"{k}={recommended[k]}" for k in
-                                            ("num_workers", "batch_size", "cache", "decode", "pin_memory",
-                                             "persistent_workers")))
+    lines.append("recommended: " + ", ".join(f"{key}={value}" for key, value in result["recommended"].items()))
     return "\n".join(lines)
 
 

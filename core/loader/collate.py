@@ -48,8 +48,10 @@ class Collate:
 class MixCollate:
     """Mixup or CutMix inside the batch (a class, not a closure, so worker processes can pickle it).
 
-    Adds `target` (N x 18 soft labels), `mix_index` (the partner of each image) and `mix_lambda`
-    (share of the own image) so a multi-head model can mix its mask/gender/age losses the same way:
+    Images leave in the dtype and value range they came in (uint8 0..255, or float as the pipeline made
+    them), exactly like the plain collate's, so what follows (BatchNormalize, prepare_batch, the trainer)
+    treats a mixed batch like any other. Adds `target` (N x 18 soft labels), `mix_index` (the partner of
+    each image) and `mix_lambda` (share of the own image) so a multi-head model can mix its mask/gender/age losses the same way:
     loss = lam * loss(y) + (1 - lam) * loss(y[mix_index]).
     """
 
@@ -65,8 +67,7 @@ class MixCollate:
         lam = float(np.random.beta(self.alpha, self.alpha))
         index = torch.from_numpy(np.random.permutation(len(images)))
         if self.mode == "mixup":
-            images = images.float()
-            batch["image"] = lam * images + (1.0 - lam) * images[index]
+            batch["image"] = _blend(images, images[index], lam)
         else:
             batch["image"], lam = _cutmix(images, index, lam)
         labels = batch["label"]
@@ -77,6 +78,18 @@ class MixCollate:
         if self.normalize is not None:
             batch["image"] = self.normalize(batch["image"])
         return batch
+
+
+def _blend(images: torch.Tensor, partners: torch.Tensor, lam: float) -> torch.Tensor:
+    """lam * images + (1 - lam) * partners in the images' own dtype and value range.
+
+    uint8 must stay uint8 (rounded): downstream, a uint8 batch means 0..255 pixels still to be scaled or
+    normalised, a float one means finished values — a float 0..255 batch would reach the model unscaled.
+    """
+    mixed = lam * images.float() + (1.0 - lam) * partners.float()
+    if images.is_floating_point():
+        return mixed.to(images.dtype)
+    return mixed.round_().clamp_(0, 255).to(images.dtype)
 
 
 def _cutmix(images: torch.Tensor, index: torch.Tensor, lam: float) -> tuple[torch.Tensor, float]:

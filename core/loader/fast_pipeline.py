@@ -10,6 +10,10 @@ from __future__ import annotations
 import albumentations as A
 import torch
 
+# ImageNet's per-channel pixel statistics (0..1 scale), what pretrained backbones expect: declared here only.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 
 def resize_target(pipeline) -> tuple[int, int] | None:
     """(height, width) of the pipeline's first step when that is an always-applied Resize, else None."""

@@ -5,31 +5,12 @@ full decode, JPEG draft (reduced-size) decode, or the pre-resized memmap cache.
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from core.data.images import read_image
+from core.loader.cache import open_or_build_cache
 from core.loader.config import LoaderConfig
+from core.loader.draft import DraftReader
 
-
-class DraftReader:
-    """Decode JPEGs at 1/2, 1/4 or 1/8 scale, never below (height, width); other formats in full.
-
-    `exact=True` also resizes to exactly (height, width) (INTER_AREA), as the cache does.
-    """
-
-    def __init__(self, size: tuple[int, int], exact: bool = False):
-        self.size, self.exact = (int(size[0]), int(size[1])), exact
-
-    def __call__(self, path) -> np.ndarray:
-        height, width = self.size
-        image = read_image(path, draft_size=(width, height))
-        if self.exact and image.shape[:2] != (height, width):
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        return image
-
-    def __repr__(self) -> str:
-        return f"DraftReader(size={self.size}, exact={self.exact})"
+__all__ = ["DraftReader", "reader_for", "train_image_paths"]
 
 
 def reader_for(config: LoaderConfig, data_dir=None, image_size: tuple[int, int] | None = None, *,
@@ -43,8 +24,6 @@ def reader_for(config: LoaderConfig, data_dir=None, image_size: tuple[int, int] 
     if image_size is None:
         return read_image
     if config.cache == "memmap":
-        from core.loader.cache import open_or_build_cache
-
         if paths is None:
             paths = train_image_paths(data_dir)
         return open_or_build_cache(paths, image_size, progress=progress)

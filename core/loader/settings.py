@@ -10,8 +10,10 @@ from core.loader.config import LoaderConfig
 from core.params import section_from_dict, section_to_dict
 
 LOADER_CONFIG_KEY = "loader_config"  # a dict of the `loader` section (section_to_dict), validated
-# What the sweep measures and therefore may recommend; every other setting stays the user's.
-RECOMMENDED_KEYS = ("num_workers", "batch_size", "cache", "decode", "pin_memory", "persistent_workers")
+# What the sweep measures and therefore may recommend, in the order it is shown; every other setting
+# (decode included: the sweep never compares decodes) stays the user's. pin_memory and persistent_workers
+# are recommended only in a sweep that measured them (CUDA; worker processes).
+RECOMMENDED_KEYS = ("num_workers", "batch_size", "cache", "pin_memory", "persistent_workers")
 # Settings that only mean something with worker processes (validation rejects them with 0 workers).
 WORKER_ONLY = {"persistent_workers": False, "prefetch_factor": None, "timeout": 0.0}
 

@@ -1,18 +1,9 @@
 """Invalid loader settings caught before torch sees them, in words a user can act on."""
 from __future__ import annotations
 
-import os
-
 from core.errors import ConfigError
 from core.loader.config import SAMPLERS_WITH_NUM_SAMPLES, LoaderConfig
-
-
-def available_cores() -> int:
-    """CPU cores this process may use (the container's share, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS / Windows
-        return os.cpu_count() or 1
+from core.machine import available_cores
 
 
 def validate_loader_config(config: LoaderConfig, dataset_len: int | None = None, prefix: str = "loader.",

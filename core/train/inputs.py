@@ -16,11 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
-from core.loader.fast_pipeline import resize_target
+from core.loader.fast_pipeline import IMAGENET_MEAN, IMAGENET_STD, resize_target
 from core.loader.readers import reader_for
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def default_pipeline(image_size) -> A.Compose:

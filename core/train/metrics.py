@@ -1,8 +1,10 @@
 """Validation metrics in numpy (no sklearn): confusion matrix, per-class F1, macro F1, accuracy.
 
-Macro F1 averages over the classes present in the truth or the predictions — what
-`sklearn.metrics.f1_score(average="macro")` does, and so what the leaderboard computes. Per-class F1
-lists all classes; a class neither present nor predicted reads 0.0 there.
+"macro F1" (`f1`) is the grader's: the mean F1 over ALL classes 0..num_classes-1, a class with no true
+and no predicted image counting as 0 — `sklearn.metrics.f1_score(labels=range(18), average="macro",
+zero_division=0)`. So a validation set that lacks a class scores below 1 even when every image is right;
+that is what the leaderboard does. `f1_present` (the mean over the classes seen in the truth or the
+predictions, sklearn's default without `labels`) is kept beside it for reading small validation sets.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ def confusion_matrix(targets, predictions, num_classes: int = NUM_CLASSES) -> np
 
 
 def per_class_f1(confusion: np.ndarray) -> np.ndarray:
+    """F1 of each class; 0.0 where the class has neither true nor predicted images (zero_division=0)."""
     true_positive = np.diag(confusion).astype(np.float64)
     support = confusion.sum(axis=1)
     predicted = confusion.sum(axis=0)
@@ -30,6 +33,7 @@ def per_class_f1(confusion: np.ndarray) -> np.ndarray:
 
 
 def macro_f1(targets, predictions, num_classes: int = NUM_CLASSES) -> float:
+    """The grader's macro F1: mean over all num_classes classes, absent ones counting 0."""
     return classification_metrics(targets, predictions, num_classes)["f1"]
 
 
@@ -39,13 +43,14 @@ def accuracy(targets, predictions) -> float:
 
 
 def classification_metrics(targets, predictions, num_classes: int = NUM_CLASSES) -> dict:
-    """{accuracy, f1 (macro), per_class_f1 [num_classes], confusion [[...]]} as plain JSON-safe values."""
+    """{accuracy, f1 (the grader's macro F1), f1_present, per_class_f1 [num_classes], confusion} as JSON-safe values."""
     confusion = confusion_matrix(targets, predictions, num_classes)
     f1 = per_class_f1(confusion)
     present = (confusion.sum(axis=0) + confusion.sum(axis=1)) > 0
     return {
         "accuracy": accuracy(targets, predictions),
-        "f1": float(f1[present].mean()) if present.any() else 0.0,
+        "f1": float(f1.mean()),
+        "f1_present": float(f1[present].mean()) if present.any() else 0.0,
         "per_class_f1": [round(float(v), 6) for v in f1],
         "confusion": confusion.tolist(),
     }

@@ -1,4 +1,4 @@
-"""submission.csv: one row per eval/info.csv row, same order, columns ImageID, ans (an integer 0..17).
+"""submission.csv: one row per eval/info.csv row, same order, columns ImageID, ans (an integer 0..17, digits only).
 
 `validate_submission` is run on every file this app writes, and can check a file from elsewhere.
 No torch here: the Submission page imports it.
@@ -25,7 +25,7 @@ def read_info(data_dir) -> pd.DataFrame:
 def validate_submission(submission, data_dir=None, info: pd.DataFrame | None = None, where: str = "submission") -> pd.DataFrame:
     """Check a submission (a path or a DataFrame) against info.csv; DataError naming the first problem.
 
-    Checks: the two columns, the row count, every ImageID in info.csv's order, ans whole numbers 0..17.
+    Checks: the two columns, the row count, every ImageID in info.csv's order, ans integers 0..17 as digits.
     Returns the submission as a DataFrame with integer ans.
     """
     if not isinstance(submission, pd.DataFrame):
@@ -46,12 +46,15 @@ def validate_submission(submission, data_dir=None, info: pd.DataFrame | None = N
         row = int(mismatch[0])
         raise DataError(f"{where}: row {row + 2} has ImageID {ids[row]!r} but info.csv has {expected[row]!r} there; "
                         f"keep info.csv's order")
-    answers = pd.to_numeric(submission["ans"], errors="coerce")
-    bad = answers.isna() | (answers % 1 != 0) | (answers < 0) | (answers >= NUM_CLASSES)
+    # Digits only, as the grader parses them: "3.0", "1e1" and " 4 " are not integers written as text.
+    text = submission["ans"].astype(str)
+    digits = text.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
+    answers = pd.to_numeric(text.where(digits), errors="coerce")
+    bad = ~digits | (answers >= NUM_CLASSES)
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
-        raise DataError(f"{where}: row {row + 2} has ans {submission['ans'].iloc[row]!r}; ans must be a whole "
-                        f"number 0..{NUM_CLASSES - 1}")
+        raise DataError(f"{where}: row {row + 2} has ans {text.iloc[row]!r}; ans must be an integer 0..{NUM_CLASSES - 1} "
+                        f"written with digits only (no sign, decimal point, exponent or spaces)")
     return submission.assign(ans=answers.astype(int))
 
 
