@@ -23,17 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from core.config import load_config  # noqa: E402
-from core.train.trainer import Trainer  # noqa: E402
-
-
-def step(trainer: Trainer, images, targets) -> None:
-    with torch.autocast(trainer.device.type, dtype=trainer.amp_dtype, enabled=trainer.amp_dtype is not None):
-        loss = trainer.criterion(trainer.model(images).float(), targets)
-    trainer.optimizer.zero_grad(set_to_none=True)
-    trainer.scaler.scale(loss).backward()
-    trainer.scaler.step(trainer.optimizer)
-    trainer.scaler.update()
+from core.config import check_config, load_config  # noqa: E402
+from core.train.checkpoints import seed_everything  # noqa: E402
+from core.train.distributed import setup_distributed  # noqa: E402
+from core.train.inputs import images_to_device  # noqa: E402
+from core.train.models import create_model  # noqa: E402
+from core.train.run_data import create_loader_for, create_run_data, resolve_data_dir  # noqa: E402
+from core.train.trainer import cpu_threads, create_training_parts, train_step  # noqa: E402
 
 
 def sync(device) -> None:
@@ -47,38 +43,38 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--steps", type=int, default=30)
     args = parser.parse_args()
-    config = load_config(args.config, overrides=args.set)
-    trainer = Trainer(config, log=lambda text: None)
-    from core.train.distributed import setup_distributed
-    from core.train.trainer import cpu_threads, resolve_data_dir, seed_everything
-
-    trainer.dist = setup_distributed(config.train.device)
-    trainer.device, trainer.cuda = trainer.dist.device, trainer.dist.device.type == "cuda"
+    config = check_config(load_config(args.config, overrides=args.set), warn=print)
+    device = setup_distributed(config.train.device).device
+    cuda = device.type == "cuda"
     seed_everything(0)
-    if not trainer.cuda:
+    if not cuda:
         torch.set_num_threads(cpu_threads(config.loader.num_workers, 1))
-    trainer.data_dir = resolve_data_dir(config)
-    trainer._build_data()
-    trainer._build_model()
-    trainer.model.train()
-    device = trainer.device
+    # The trainer's own parts: its data, its loader, its model set-up and its step.
+    data = create_run_data(config, resolve_data_dir(config))
+    train_loader = create_loader_for(data.train_set, config, train=True)
+    channels_last = cuda and config.train.channels_last
+    model = create_model(config.model).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if cuda and config.train.compile:
+        model = torch.compile(model)
+    parts = create_training_parts(config, model, data.train_set.labels, len(train_loader), device)
+    model.train()
 
-    batch = next(iter(trainer.train_loader))
-    from core.train.inputs import images_to_device
-
-    images = images_to_device(batch["image"], device, trainer.channels_last)
+    batch = next(iter(train_loader))
+    images = images_to_device(batch["image"], device, channels_last)
     targets = batch["label"].to(device)
     for _ in range(3):
-        step(trainer, images, targets)
+        train_step(parts, images, targets, batch)
     sync(device)
     start = time.perf_counter()
     for _ in range(args.steps):
-        step(trainer, images, targets)
+        train_step(parts, images, targets, batch)
     sync(device)
     compute_rate = args.steps * len(targets) / (time.perf_counter() - start)
 
     samples, waited, steps = 0, 0.0, 0
-    iterator = iter(trainer.train_loader)
+    iterator = iter(train_loader)
     start = time.perf_counter()
     while steps < args.steps:
         # The GPU runs behind the host: without these syncs the wait would absorb the previous step's
@@ -88,25 +84,25 @@ def main() -> None:
         try:
             batch = next(iterator)
         except StopIteration:
-            iterator = iter(trainer.train_loader)
+            iterator = iter(train_loader)
             continue
-        images = images_to_device(batch["image"], device, trainer.channels_last)
-        targets = batch["label"].to(device, non_blocking=trainer.cuda)
+        images = images_to_device(batch["image"], device, channels_last)
+        targets = batch["label"].to(device, non_blocking=cuda)
         sync(device)
         waited += time.perf_counter() - wait_start
-        step(trainer, images, targets)
+        train_step(parts, images, targets, batch)
         samples += len(targets)
         steps += 1
     sync(device)
     total = time.perf_counter() - start
     loader_rate = samples / total
 
-    hardware = (f"GPU {torch.cuda.get_device_name(device)}" if trainer.cuda
+    hardware = (f"GPU {torch.cuda.get_device_name(device)}" if cuda
                 else f"CPU only ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
                      f"{config.loader.num_workers} loader workers)")
     print(f"device: {hardware}")
     print(f"model {config.model.name} ({config.model.heads}), images {tuple(config.data.image_size)}, "
-          f"batch {config.loader.batch_size}, amp {trainer.amp_dtype}")
+          f"batch {config.loader.batch_size}, amp {parts.amp_dtype}")
     print(f"compute only      : {compute_rate:8.1f} samples/s (baseline)")
     print(f"with real loader  : {loader_rate:8.1f} samples/s  ratio {loader_rate / compute_rate:.2f}x of compute")
     print(f"data wait share   : {waited / total:6.1%} of the step time")

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_loader.add_argument("--json", action="store_true")
     bench_loader.set_defaults(handler="core.loader.cli:bench_loader")
 
-    train = commands.add_parser("train", help="train a model; writes runs/<name>/")
+    train = commands.add_parser("train", help="train a model; writes runs/<name>/",
+                                epilog="exit status: 0 finished, 130 cancelled (SIGTERM/SIGINT; resume with --resume), "
+                                       "2 bad setting or data, 1 other failure")
     train.add_argument("--config", help="experiment YAML (e.g. configs/demo.yaml)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any config key, e.g. --set train.epochs=3")

@@ -9,6 +9,7 @@ Unknown keys and bad values raise ConfigError naming the key ("train.epochs: 0 i
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,8 @@ class DataConfig:
                                step=0.05)
     split_seed: int = setting(42, "Seed of the train/validation split by person", min=0)
     image_size: tuple = setting((256, 192), "Height, width the built-in pipelines resize to (and the JPEG "
-                                            "draft decode aims at)", kind="int_pair", min=16, max=1024)
+                                            "draft decode aims at); at least 32: every model halves the image "
+                                            "five times", kind="int_pair", min=32, max=1024)
     age_edges: tuple = setting(DEFAULT_AGE_EDGES, "Age band edges: young < first <= middle < second <= old",
                                kind="int_pair", min=MIN_AGE_EDGE, max=MAX_AGE_EDGE)
 
@@ -91,7 +93,7 @@ class SchedConfig:
 @dataclass
 class TrainConfig:
     epochs: int = setting(10, "Training epochs", min=1, max=1000)
-    seed: int = setting(0, "Seed of model init, shuffling and augmentation", min=0)
+    seed: int = setting(0, "Seed of model init, shuffling and augmentation", min=0, max=2**32 - 1)  # numpy's range
     device: str = setting("auto", "auto = CUDA when available, else CPU", choices=("auto", "cuda", "cpu"))
     amp: bool = setting(True, "Mixed precision on CUDA (bf16 when supported, else fp16 with loss scaling)")
     channels_last: bool = setting(True, "channels_last memory format on CUDA (faster convolutions)")
@@ -173,6 +175,32 @@ def load_config(path=None, overrides=()) -> ExperimentConfig:
         raise ConfigError(f"{path}: {error}" if path else str(error)) from None
     for override in overrides or ():
         config = apply_override(config, override)
+    return config
+
+
+def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
+    """The checks that span several settings or the machine, made before a run directory exists.
+
+    Returns the config to run: loader.num_workers above this machine's cores is lowered to the cores
+    (with a line to `warn`), so that a server's config still runs on a laptop. Raises ConfigError naming
+    the setting otherwise.
+    """
+    from core.labels import check_age_edges
+    from core.loader.validate import available_cores, validate_loader_config
+    from core.errors import DataError
+
+    try:
+        check_age_edges(config.data.age_edges, name="data.age_edges")
+    except DataError as error:
+        raise ConfigError(str(error)) from None
+    cores = available_cores()
+    if config.loader.num_workers > cores:
+        if warn is not None:
+            warn(f"loader.num_workers: {config.loader.num_workers} is more than the {cores} CPU cores here; "
+                 f"using {cores}")
+        config = dataclasses.replace(config, loader=dataclasses.replace(config.loader, num_workers=cores))
+    # Under torchrun (WORLD_SIZE set) the distributed samplers are valid.
+    validate_loader_config(config.loader, None, distributed=int(os.environ.get("WORLD_SIZE", "1")) > 1)
     return config
 
 

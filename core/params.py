@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,8 @@ class Param:
             raise ConfigError(f"{label}: {value!r} is not a valid {self.kind} ({self.describe()})") from None
         if self.kind == "choice" and value not in self.choices:
             raise ConfigError(f"{label}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.kind == "float" and not math.isfinite(value):
+            raise ConfigError(f"{label}: {value} is not a finite number ({self.describe()})")
         if self.kind in ("int", "float"):
             if self.min is not None and value < self.min:
                 raise ConfigError(f"{label}: {value} is below the minimum {self.min} ({self.help})")

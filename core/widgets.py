@@ -5,7 +5,7 @@ import json
 
 import streamlit as st
 
-from core.params import TWO_NUMBER_KINDS, Param
+from core.params import TWO_NUMBER_KINDS, Param, params_of
 
 
 def param_widget(param: Param, key: str, value=None, label: str | None = None, help: str | None = None,
@@ -100,3 +100,18 @@ def two_number_widget(param: Param, key: str, value, label: str, help: str | Non
     with second:
         high = st.number_input(f"{label}[1]{names[1]}", value=high, step=step, key=f"{key}__1", help=help)
     return (low, high)
+
+
+def section_widgets(section: str, section_cls, values: dict, key_prefix: str = "", skip=()) -> dict:
+    """One widget per setting of a config section: {"section.name": chosen value}.
+
+    `values` holds the section's current values (a starting config's); widget keys are
+    key_prefix + "section.name", so a page can reset them all by prefix.
+    """
+    chosen = {}
+    for param in params_of(section_cls):
+        if param.name in skip:
+            continue
+        key = f"{section}.{param.name}"
+        chosen[key] = param_widget(param, key=f"{key_prefix}{key}", value=values.get(param.name))
+    return chosen

@@ -7,14 +7,15 @@ from core.augment import preset_names, save_pipeline
 from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
 from core.loader.settings import loader_config_from_session
-from core.params import params_of, section_to_dict
-from core.train import follow
+from core.params import section_to_dict
+from core.train import charts, follow
+from core.train.compose import PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
 from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
                                launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
                                unique_run_name)
 from core.train.pipeline_sizes import size_mismatch
 from core.ui import current_age_edges, current_data_dir, show_error
-from core.widgets import param_widget
+from core.widgets import section_widgets
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
@@ -24,8 +25,6 @@ BASE_LOADED_KEY = "train_base_loaded"
 AUTO_NAME_KEY = "train_auto_name"
 WIDGET_PREFIX = "cfg_"
 PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (core.augment.editor)
-BUILTIN = "built-in: Resize to data.image_size + Normalize"
-PAGE_PIPELINE = "the Augmentation page's pipeline"
 SECTIONS = {"model": "Model", "loss": "Loss", "optim": "Optimizer", "sched": "Schedule", "train": "Training"}
 LECTURE_NOTES = """
 **Train / validation (lecture 3).** Part of the training set is held out as a validation set — here by
@@ -74,13 +73,13 @@ def follow_panel(run_dir, ticking: bool) -> None:
     best = progress.best_val_f1 is not None  # the epoch goes in the delta line: the value stays narrow
     columns[4].metric("Best val F1", f"{progress.best_val_f1:.4f}" if best else "—",
                       delta=f"epoch {progress.best_epoch}" if best else None, delta_color="off", delta_arrow="off")
-    table = follow.curves(run_dir)
+    table = charts.curves(run_dir)
     if not table.empty:
         for column, metric in zip(st.columns(3), ("loss", "accuracy", "macro F1")):
-            column.altair_chart(follow.curves_chart(table, metric), width="stretch")
-    steps = follow.step_losses(run_dir)
+            column.altair_chart(charts.curves_chart(table, metric), width="stretch")
+    steps = charts.step_losses(run_dir)
     if len(steps) > 1:
-        st.altair_chart(follow.step_loss_chart(steps), width="stretch")
+        st.altair_chart(charts.step_loss_chart(steps), width="stretch")
     with st.expander("Log", expanded=progress.state in ("failed", "stopped")):
         st.code(follow.run_log_tail(run_dir, 30) or "(no output yet)", language=None)
 
@@ -136,19 +135,7 @@ else:
 # ---------------------------------------------------------------- compose a new run
 
 def widget_values(section: str, base: dict, skip=()) -> dict:
-    values = {}
-    for param in params_of(type(getattr(ExperimentConfig(), section))):
-        if param.name in skip:
-            continue
-        key = f"{section}.{param.name}"
-        value = base[section].get(param.name)
-        if param.kind == "bool" and param.optional:  # a checkbox cannot say "not set" (= automatic)
-            values[key] = st.selectbox(param.name, [None, True, False], index=[None, True, False].index(value),
-                                       key=f"{WIDGET_PREFIX}{key}", help=param.help,
-                                       format_func=lambda choice: "auto (not set)" if choice is None else str(choice))
-        else:
-            values[key] = param_widget(param, key=f"{WIDGET_PREFIX}{key}", value=value)
-    return values
+    return section_widgets(section, type(getattr(ExperimentConfig(), section)), base[section], WIDGET_PREFIX, skip)
 
 
 def loader_defaults(base: dict) -> tuple[dict, str]:
@@ -181,17 +168,14 @@ with data_tab:
     st.caption(f"Data directory: `{data_dir}` (change it on the home page)")
     base["data"]["age_edges"] = list(current_age_edges()) if sources[source] is None else base["data"]["age_edges"]
     values.update(widget_values("data", base, skip=("dir",)))
-    train_choices = [BUILTIN] + ([PAGE_PIPELINE] if page_pipeline is not None else []) + preset_names()
-    val_choices = [BUILTIN] + ([PAGE_PIPELINE] if page_pipeline is not None else []) + preset_names()
-    for choices, field in ((train_choices, "train"), (val_choices, "val")):
-        if base["augment"][field] and base["augment"][field] not in choices:
-            choices.append(base["augment"][field])  # a file path from the starting config
-    default_train = PAGE_PIPELINE if page_pipeline is not None else (base["augment"]["train"] or BUILTIN)
+    has_page = page_pipeline is not None
+    train_choices = pipeline_options(preset_names(), has_page, base["augment"]["train"])
+    val_choices = pipeline_options(preset_names(), has_page, base["augment"]["val"])
     train_choice = st.selectbox("Training augmentation", train_choices, key=f"{WIDGET_PREFIX}augment.train",
-                                index=train_choices.index(default_train),
+                                index=train_choices.index(default_option(base["augment"]["train"], has_page, True)),
                                 help="Design a pipeline on the Augmentation page to train with it")
     val_choice = st.selectbox("Validation / inference pipeline", val_choices, key=f"{WIDGET_PREFIX}augment.val",
-                              index=val_choices.index(base["augment"]["val"] or BUILTIN),
+                              index=val_choices.index(default_option(base["augment"]["val"], has_page, False)),
                               help="No random steps here: it must resize to the size the model trains at")
 with loader_tab:
     loader_base, loader_from = loader_defaults(base)
@@ -214,7 +198,7 @@ except MaskLabError as error:
 pipeline_choices = {"train": train_choice, "val": val_choice}
 pipeline_files = {split: pipeline_file_for(root, run_name, split) for split in pipeline_choices}
 for split, choice in pipeline_choices.items():
-    values[f"augment.{split}"] = {BUILTIN: "", PAGE_PIPELINE: str(pipeline_files[split])}.get(choice, choice)
+    values[f"augment.{split}"] = pipeline_setting(choice, pipeline_files[split])
 values["run.root"], values["run.name"] = str(root), run_name
 
 try:

@@ -5,8 +5,8 @@ import streamlit as st
 from core.access import require_access
 from core.data.relabel import relabel_path
 from core.errors import MaskLabError
-from core.labels import class_name
-from core.train import follow
+from core.labels import DEFAULT_AGE_EDGES, class_name
+from core.train import charts, follow, leaderboard
 from core.train.launch import runs_root
 from core.train.noise import read_suspects, write_suspects_to_relabel
 from core.ui import clear_data_caches, show_checkpoint_error, show_error, st_progress_callback
@@ -21,7 +21,7 @@ st.title("Runs")
 st.caption("Compare runs, look inside the best checkpoint, and fix the labels the model keeps disagreeing with.")
 
 root = runs_root()
-board = follow.leaderboard(root)
+board = leaderboard.leaderboard(root)
 if board.empty:
     st.info(f"No runs yet in {root}. Start one on the Training page; it appears here as soon as it begins.")
     st.stop()
@@ -32,7 +32,7 @@ left, right = st.columns([3, 1])
 sort_by = left.selectbox("Sort by", [column for column in SORTABLE if column in board.columns], key="runs_sort")
 ascending = right.toggle("Ascending", value=sort_by in ("run", "time (s)"), key="runs_ascending")
 board = board.sort_values(sort_by, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
-headers = follow.leaderboard_headers(board)
+headers = leaderboard.leaderboard_headers(board)
 column_config = {column: st.column_config.Column(header) for column, header in headers.items()}
 column_config.update({"run": st.column_config.TextColumn("run", pinned=True),
                       "best val F1": st.column_config.NumberColumn("val F1", format="%.4f"),
@@ -48,12 +48,12 @@ st.header("Compare two runs")
 first, second = st.columns(2)
 run_a = first.selectbox("Run A", run_names, key="runs_overlay_a")
 run_b = second.selectbox("Run B", run_names, index=min(1, len(run_names) - 1), key="runs_overlay_b")
-table = follow.overlay([root / run_a] if run_a == run_b else [root / run_a, root / run_b])
+table = charts.overlay([root / run_a] if run_a == run_b else [root / run_a, root / run_b])
 if table.empty:
     st.info("No finished epoch in these runs yet: curves appear after the first epoch.")
 else:
     for column, metric in zip(st.columns(3), ("loss", "accuracy", "macro F1")):
-        column.altair_chart(follow.curves_chart(table, metric, by_run=True), width="stretch")
+        column.altair_chart(charts.curves_chart(table, metric, by_run=True), width="stretch")
     st.caption("Colour = run; solid = validation, dashed = training.")
 
 # ---------------------------------------------------------------- best checkpoint
@@ -61,13 +61,13 @@ st.header("Inside the best checkpoint")
 chosen = st.selectbox("Run", run_names, key="runs_detail")
 run_dir = root / chosen
 config = follow.read_config(run_dir)
-age_edges = tuple(config.get("data", {}).get("age_edges", (30, 60)))
-best = follow.best_epoch_row(run_dir)
+age_edges = tuple(config.get("data", {}).get("age_edges", DEFAULT_AGE_EDGES))
+best = leaderboard.best_epoch_row(run_dir)
 if best is None:
     st.info(f"{chosen} has no finished epoch yet. Come back after its first validation.")
 else:
     st.caption(f"Epoch {best['epoch']}: val macro F1 {best['val_f1']:.4f}, accuracy {best['val_acc']:.4f}.")
-    per_class = follow.per_class_table(best, age_edges)
+    per_class = leaderboard.per_class_table(best, age_edges)
     f1_column, confusion_column = st.columns(2)
     with f1_column:
         st.subheader("Per-class F1")
@@ -76,12 +76,12 @@ else:
                                     "F1": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f",
                                                                           width="small"),
                                     "support": st.column_config.NumberColumn("images", width=56)})
-    cells = follow.confusion_table(best)
+    cells = leaderboard.confusion_table(best)
     with confusion_column:
         st.subheader("Confusion matrix (rows = true class)")
-        st.altair_chart(follow.confusion_chart(cells), width="stretch")
+        st.altair_chart(charts.confusion_chart(cells), width="stretch")
 
-    errors = follow.error_cells(cells)
+    errors = leaderboard.error_cells(cells)
     st.subheader("Images of a cell")
     options = [(int(row.true), int(row.predicted)) for row in errors.itertuples()]
     for row in cells[cells["true"] == cells["predicted"]].itertuples():
@@ -91,17 +91,19 @@ else:
     cell = st.selectbox("True → predicted", options, key="runs_cell",
                         format_func=lambda cell: f"{class_name(cell[0], age_edges)} → {class_name(cell[1], age_edges)} "
                                                  f"({counts[cell]} images)")
-    predictions = follow.read_val_predictions(run_dir)
+    predictions = leaderboard.read_val_predictions(run_dir)
     if predictions is None and st.button("Find the images (runs the best checkpoint over the validation set)",
                                          key="runs_compute_cells"):
         try:
-            predictions = follow.compute_val_predictions(run_dir, progress=st_progress_callback("Predicting"))
+            from core.train.predict import compute_val_predictions  # imports torch: only when asked
+
+            predictions = compute_val_predictions(run_dir, progress=st_progress_callback("Predicting"))
         except Exception as error:  # noqa: BLE001 — a damaged checkpoint fails inside torch.load in many ways
             show_checkpoint_error(error, "best.pt", chosen, f"Train again from this run's config (on the Training "
                                                             f"page, start from 'run {chosen}') or pick another run.")
     if predictions is not None and cell is not None:
         data_dir = follow.run_data_dir(run_dir)
-        images = follow.cell_images(predictions, *cell)
+        images = leaderboard.cell_images(predictions, *cell)
         if images.empty:
             st.info("No validation image in this cell.")
         else:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.access import require_access
 from core.errors import MaskLabError
-from core.train import follow
+from core.train import charts, follow, leaderboard
 from core.train.launch import runs_root
 from core.train.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
 from core.train.submission import validate_submission
@@ -18,12 +18,12 @@ st.title("Submission")
 st.caption("Predict the eval set with a trained run and download submission.csv (ImageID, ans in info.csv's order).")
 
 root = runs_root()
-runs = follow.submission_runs(root)
+runs = leaderboard.submission_runs(root)
 if not runs:
     st.info(f"No run with a checkpoint yet in {root}. Train one on the Training page: a checkpoint is saved "
             "after every epoch.")
     st.stop()
-board = follow.leaderboard(root).set_index("run")
+board = leaderboard.leaderboard(root).set_index("run")
 
 
 def describe_run(name: str) -> str:
@@ -84,9 +84,9 @@ if submission_path.exists():
     except MaskLabError as error:
         show_error(error, "The training distribution is not shown.")
         training_labels = []
-    distribution = follow.distributions({"submission": submission["ans"], "training": training_labels})
+    distribution = leaderboard.distributions({"submission": submission["ans"], "training": training_labels})
     st.subheader("Predicted classes beside the training set")
-    st.altair_chart(follow.distribution_chart(distribution), width="stretch")
+    st.altair_chart(charts.distribution_chart(distribution), width="stretch")
     st.caption("A class the model never predicts, or predicts far more often than it occurs in training, is worth "
                "a look on the Runs page (per-class F1, confusion matrix).")
     st.download_button("Download submission.csv", data=submission_path.read_bytes(), file_name="submission.csv",

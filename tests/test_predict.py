@@ -6,6 +6,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from core.config import load_config
 from core.errors import ConfigError
 from core.labels import NUM_CLASSES
 from core.train.metrics import classification_metrics
@@ -61,3 +62,55 @@ def test_a_damaged_checkpoint_is_named_with_the_next_step(tmp_path_factory, tmp_
     (run_dir / "last.pt").write_bytes((run_dir / "last.pt").read_bytes()[:200])  # a killed copy
     with pytest.raises(ConfigError, match=r"last\.pt: cannot be read as a checkpoint .*use this run's best\.pt"):
         predict(run_dir, demo40_dir(tmp_path_factory), checkpoint="last")
+
+
+def test_predict_to_an_existing_directory_is_refused_without_stray_files(tmp_path_factory, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ConfigError, match=r"--out .*out: is a directory"):
+        predict(trained_run(tmp_path_factory), demo40_dir(tmp_path_factory), out=out)
+    assert list(out.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_flip_tta_is_the_mean_of_the_plain_and_the_flipped_probabilities(tmp_path_factory):
+    import albumentations as A
+    import numpy as np
+
+    from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
+    from core.train.predict import load_run_model, predict_scores
+    from core.train.run_data import create_loader_for, create_val_dataset
+
+    model, config, _ = load_run_model(trained_run(tmp_path_factory), "best")
+    device = next(model.parameters()).device
+    dataset = create_val_dataset(config, demo40_dir(tmp_path_factory))
+    loader = create_loader_for(dataset, config, train=False)
+    plain = predict_scores(model, loader, device)
+    tta = predict_scores(model, loader, device, tta=True)
+    height, width = config.data.image_size
+    # The mirror image made by the pipeline, not by the model's input tensor.
+    dataset.transform = A.Compose([A.Resize(height, width), A.HorizontalFlip(p=1.0),
+                                   A.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
+    mirrored = predict_scores(model, create_loader_for(dataset, config, train=False), device)
+    assert not np.allclose(plain, mirrored, atol=1e-4)  # the flip changes what the model sees
+    assert np.allclose(tta, (plain + mirrored) / 2, atol=1e-5)
+
+
+def test_validation_scores_of_a_run_are_probabilities_that_give_its_best_epoch_accuracy(tmp_path_factory):
+    import numpy as np
+
+    from core.data.layout import scan_train
+    from core.data.split import split_by_profile
+    from core.train import runs
+    from core.train.predict import predict_val_scores
+
+    run_dir, data_dir = trained_run(tmp_path_factory), demo40_dir(tmp_path_factory)
+    result = predict_val_scores(run_dir, "best")
+    config = load_config(run_dir / "config.yaml")
+    _, val_images = split_by_profile(scan_train(data_dir).images, config.data.val_ratio, config.data.split_seed)
+    assert list(result["paths"]) == list(val_images["path"])
+    assert np.array_equal(result["labels"], val_images["label"].to_numpy())
+    assert result["scores"].shape == (len(val_images), NUM_CLASSES)
+    assert np.allclose(result["scores"].sum(1), 1.0, atol=1e-5)
+    best = next(row for row in runs.read_metrics(run_dir, "epoch") if row["epoch"] == result["epoch"])
+    accuracy = float((result["scores"].argmax(1) == result["labels"]).mean())
+    assert accuracy == pytest.approx(best["val_acc"], abs=1e-6)

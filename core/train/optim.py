@@ -78,5 +78,15 @@ def restore_scheduler(scheduler, state: dict) -> None:
         scheduler.step()  # sets each group's lr for the restored step, as an uninterrupted run has it
 
 
+def apply_peak_lr(scheduler, lr: float) -> None:
+    """Make `lr` the peak rate of a restored LambdaLR schedule (`--resume --set optim.lr=...`) and set the
+    current rate for the restored step under it; the checkpoint's optimizer state holds the old one."""
+    scheduler.base_lrs = [lr for _ in scheduler.base_lrs]
+    for group in scheduler.optimizer.param_groups:
+        group["initial_lr"] = lr
+    scheduler.last_epoch -= 1
+    scheduler.step()
+
+
 def current_lr(optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])

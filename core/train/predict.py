@@ -1,24 +1,27 @@
-"""Inference: a run's checkpoint over the eval set (info.csv order), optional flip TTA, a validated
-submission.csv (default: in the run directory)."""
+"""Inference with a run's checkpoint: the eval set into a validated submission.csv (default: in the run
+directory), and the run's validation set as probabilities (out-of-fold predictions for the experiments
+engine; the per-image answers behind the Runs page's confusion cells). Optional flip TTA.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
-from core.data.datasets import MaskEvalDataset
-from core.data.layout import read_eval
 from core.errors import ConfigError
 from core.progress import report
 from core.train import runs
-from core.train.inputs import create_reader, create_transforms, images_to_device
+from core.train.checkpoints import load_checkpoint, resume_config
+from core.train.distributed import resolve_device
+from core.train.inputs import images_to_device
 from core.train.models import create_model
+from core.train.run_data import create_eval_dataset, create_loader_for, create_val_dataset
 from core.train.submission import read_info, write_submission
-from core.train.distributed import DistInfo, resolve_device
-from core.train.trainer import create_loader_for, load_checkpoint, resume_config
 
 CHECKPOINTS = {"best": runs.BEST_CHECKPOINT, "last": runs.LAST_CHECKPOINT}
+VAL_PREDICTIONS = "val_predictions.csv"  # read by core.train.leaderboard (no torch there)
 
 
 def load_run_model(run_dir, checkpoint: str = "best", device=None):
@@ -61,29 +64,50 @@ def predict_scores(model, loader, device, tta: bool = False, progress=None, amp:
     return torch.cat(scores).numpy() if scores else np.zeros((0, 18), np.float32)
 
 
+def _scores(model, config, dataset, tta: bool, progress=None, batch_size: int | None = None) -> np.ndarray:
+    device = next(model.parameters()).device
+    loader = create_loader_for(dataset, config, train=False, batch_size=batch_size)
+    return predict_scores(model, loader, device, tta=tta, progress=progress, amp=config.train.amp,
+                          channels_last=config.train.channels_last)
+
+
+def predict_val_scores(run_dir, checkpoint: str = "best", tta: bool = False, data_dir=None, progress=None,
+                       batch_size: int | None = None) -> dict:
+    """A run's validation set through its checkpoint: {"scores": N x 18 probabilities, "paths", "labels"
+    (competition labels, the ones the run was scored on), "epoch"}, rows in the validation set's order.
+
+    The split, pipeline and labels are the run's own (core.train.run_data), as training validated on them;
+    `data_dir` defaults to the run's data.dir.
+    """
+    model, config, state = load_run_model(run_dir, checkpoint)
+    dataset = create_val_dataset(config, data_dir)
+    scores = _scores(model, config, dataset, tta, progress, batch_size)
+    return {"scores": scores, "paths": dataset.images["path"].to_numpy(), "labels": dataset.labels.copy(),
+            "epoch": int(state.get("epoch", 0))}
+
+
+def compute_val_predictions(run_dir, progress=None) -> pd.DataFrame:
+    """The best checkpoint's answer for each validation image (path, label, pred, epoch), kept in the run
+    directory as val_predictions.csv for the Runs page's confusion cells."""
+    result = predict_val_scores(run_dir, "best", progress=progress)
+    table = pd.DataFrame({"path": result["paths"], "label": result["labels"], "pred": result["scores"].argmax(1),
+                          "epoch": result["epoch"]})
+    table.to_csv(Path(run_dir) / VAL_PREDICTIONS, index=False)
+    return table
+
+
 def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: bool = False,
             batch_size: int | None = None, progress=None) -> dict:
     """Write the submission of a run; returns {path, rows, tta, checkpoint, epoch, class_counts}.
 
     `data_dir` defaults to the run's data.dir; `out` to RUN_DIR/submission.csv.
     """
-    model, config, state = load_run_model(run_dir, checkpoint)
-    device = next(model.parameters()).device
-    data_dir = Path(data_dir or config.data.dir).expanduser()
-    _, val_transform = create_transforms(config)
-    eval_images = read_eval(data_dir)
-    # The loader's reader for the val pipeline; with loader.cache=memmap the eval images get a cache of their own.
-    reader = create_reader(config, val_transform, paths=[str(data_dir / path) for path in eval_images["path"]],
-                           data_dir=data_dir)
-    dataset = MaskEvalDataset(data_dir, eval_images, transform=val_transform, reader=reader)
-    if batch_size:
-        from dataclasses import replace
-
-        config = replace(config, loader=replace(config.loader, batch_size=batch_size))
-    loader = create_loader_for(dataset, config, train=False, dist_info=DistInfo(0, 1, 0, device))
-    answers = predict_scores(model, loader, device, tta=tta, progress=progress, amp=config.train.amp,
-                             channels_last=config.train.channels_last).argmax(1)
     out = Path(out) if out else Path(run_dir) / runs.SUBMISSION_FILE
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a directory; give the file to write, e.g. {out / runs.SUBMISSION_FILE}")
+    model, config, state = load_run_model(run_dir, checkpoint)
+    data_dir = Path(data_dir or config.data.dir).expanduser()
+    answers = _scores(model, config, create_eval_dataset(config, data_dir), tta, progress, batch_size).argmax(1)
     write_submission(read_info(data_dir), answers.tolist(), out)
     return {"path": str(out), "rows": int(len(answers)), "tta": bool(tta), "checkpoint": checkpoint,
             "epoch": int(state.get("epoch", 0)), "class_counts": np.bincount(answers, minlength=18).tolist()}

@@ -1,7 +1,11 @@
 """The training loop: config in, run directory out. Reads top to bottom like timm's train.py:
 
-    set up (device, process group, seeds) -> run directory -> data -> model -> loss, optimizer, schedule
-    -> for each epoch: train, validate, log, checkpoint, early stop.
+    check the config -> set up (device, process group, seeds) -> data -> run directory -> model, loss,
+    optimizer, schedule -> for each epoch: train, validate, log, checkpoint, early stop.
+
+The data of a run is built by core.train.run_data, checkpoints and random state by core.train.checkpoints
+(prediction and the experiments engine use both too). One optimisation step is `train_step`, which the
+loop and bench/train.py share.
 
 CUDA when present (AMP in bf16 where supported else fp16 with a GradScaler, channels_last, non_blocking
 copies, optional torch.compile); the CPU path uses none of them. Under torchrun the model is wrapped in
@@ -11,17 +15,18 @@ The run directory format is documented in core.train.runs.
 Resume is exact: a checkpoint holds every random stream, the early-stopping counter and, after a cancel
 mid-epoch, the steps done so far (a resume replays the epoch's batches up to there without training on
 them: the sampler's order is seeded by the epoch, the augmentations by (seed, epoch, rank, worker)).
-On CUDA the loop never waits for the GPU between steps: losses and predictions are summed on the device
-and read back every train.log_every steps and at the end of the epoch.
+A resume reads and checks the checkpoint before it writes anything, so a refused resume leaves the run
+as it was. On CUDA the loop never waits for the GPU between steps: losses and predictions are summed on
+the device and read back every train.log_every steps and at the end of the epoch.
 """
 from __future__ import annotations
 
 import os
-import random
 import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,26 +35,23 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Subset
 
-from core.config import ExperimentConfig, config_to_dict, save_config
-from core.data import ensure_demo_data
-from core.data.layout import scan_train
-from core.data.split import split_by_profile
-from core.data.datasets import MaskTrainDataset
+from core.config import ExperimentConfig, check_config, config_to_dict, save_config
 from core.errors import ConfigError, DataError
 from core.loader.samplers import set_epoch
 from core.progress import StderrProgress
 from core.train import runs
+from core.train.checkpoints import (check_resume_changes, load_checkpoint, restore_scaler, rng_state, save_checkpoint,
+                                    seed_everything, set_rng_state)
 from core.train.distributed import (DistInfo, all_gather_objects, any_rank, barrier, broadcast_object,
                                     cleanup_distributed, setup_distributed)
-from core.train.inputs import EpochSeededDataset, create_reader, create_transforms, images_to_device, mix_seed
+from core.train.inputs import EpochSeededDataset, images_to_device
 from core.train.losses import create_loss
 from core.train.metrics import classification_metrics
 from core.train.models import create_model
 from core.train.noise import NoiseTracker, write_suspects
-from core.train.optim import create_optimizer, create_scheduler, current_lr, restore_scheduler
-
-
-DEMO_DATA_DIR = "data/demo"  # data.dir's default
+from core.train.optim import apply_peak_lr, create_optimizer, create_scheduler, current_lr, restore_scheduler
+from core.train.run_data import create_loader_for, create_run_data, resolve_data_dir, scan_run_images, \
+    split_run_images
 
 
 class Cancelled(Exception):
@@ -113,16 +115,6 @@ class StopFlag:
         self.requested = True
 
 
-def resolve_data_dir(config: ExperimentConfig) -> Path:
-    """data.dir; the default demo folder is generated on first use so a fresh machine can train."""
-    data_dir = Path(config.data.dir).expanduser()
-    if data_dir.exists():
-        return data_dir
-    if config.data.dir == DEMO_DATA_DIR:
-        return ensure_demo_data()
-    raise DataError(f"data.dir: {data_dir} does not exist; set data.dir to the folder holding train/ and eval/")
-
-
 def cpu_threads(num_workers: int, world_size: int) -> int:
     """Compute threads for CPU training: the cores left after the loader workers, shared by the processes.
 
@@ -133,74 +125,10 @@ def cpu_threads(num_workers: int, world_size: int) -> int:
     return max(1, cores // max(1, world_size) - num_workers)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state(loader) -> dict:
-    """Every random stream the next epoch draws from (tensors and plain values only: weights_only loads)."""
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    state = {"python": random.getstate(), "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss,
-                                                     gauss], "torch": torch.get_rng_state(),
-             "loader": loader.generator.get_state() if loader.generator is not None else None}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict, loader) -> None:
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-    name, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state["torch"])
-    if state.get("loader") is not None and loader.generator is not None:
-        loader.generator.set_state(state["loader"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    """torch.save to a temporary file, then rename: a crash mid-write never leaves a broken last.pt."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
-
-
-def load_checkpoint(path: Path) -> dict:
-    if not path.exists():
-        raise ConfigError(f"{path}: no checkpoint; this run cannot be resumed (start a new one)")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated or foreign file fails inside torch in many ways
-        other = "last.pt" if path.name == "best.pt" else "best.pt"
-        raise ConfigError(f"{path}: cannot be read as a checkpoint ({type(error).__name__}); it may be damaged "
-                          f"(a full disk or a killed copy): use this run's {other}, or start a new run") from None
-
-
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The plain model under DDP and torch.compile wrappers (what checkpoints store)."""
     model = model.module if isinstance(model, DistributedDataParallel) else model
     return getattr(model, "_orig_mod", model)
-
-
-def create_loader_for(dataset, config: ExperimentConfig, *, train: bool, dist_info: DistInfo):
-    from core.loader.factory import create_loader
-
-    if train:
-        loader = create_loader(dataset, config.loader, seed=config.train.seed, distributed=dist_info.enabled,
-                               rank=dist_info.rank, world_size=dist_info.world_size)
-        # The generator seeds the workers; the sampler keeps the shared seed (ranks must agree on the order).
-        loader.generator.manual_seed(mix_seed(config.train.seed, dist_info.rank))
-        return loader
-    # Validation and inference: every image once, in order, plain batches (no sampler, no mixing).
-    from dataclasses import replace
-
-    plain = replace(config.loader, shuffle=False, sampler="none", num_samples=None, batch_sampler=False,
-                    collate="default", drop_last=False)
-    return create_loader(dataset, plain, seed=config.train.seed)
 
 
 def mixed_loss(criterion, logits, batch, targets):
@@ -210,6 +138,52 @@ def mixed_loss(criterion, logits, batch, targets):
     index = batch["mix_index"].to(targets.device, non_blocking=True)
     lam = float(batch["mix_lambda"])
     return lam * criterion(logits, targets) + (1 - lam) * criterion(logits, targets[index])
+
+
+@dataclass
+class TrainingParts:
+    """What one optimisation step needs: the (possibly wrapped) model and how it is trained."""
+
+    model: torch.nn.Module
+    criterion: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    per_step_schedule: bool
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    grad_clip: float
+
+
+def create_training_parts(config: ExperimentConfig, model: torch.nn.Module, train_labels, steps_per_epoch: int,
+                          device: torch.device) -> TrainingParts:
+    """Loss, optimizer, schedule and mixed precision of `config` for `model` (already on `device`)."""
+    amp_dtype = None
+    if device.type == "cuda" and config.train.amp:
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    optimizer = create_optimizer(config.optim, model.parameters())
+    scheduler, per_step = create_scheduler(config.sched, optimizer, config.train.epochs, steps_per_epoch,
+                                           config.optim.lr)
+    return TrainingParts(model=model, criterion=create_loss(config.loss, train_labels).to(device),
+                         optimizer=optimizer, scheduler=scheduler, per_step_schedule=per_step,
+                         scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
+                         amp_dtype=amp_dtype, grad_clip=config.optim.grad_clip)
+
+
+def train_step(parts: TrainingParts, images: torch.Tensor, targets: torch.Tensor, batch: dict | None = None):
+    """One optimisation step on a batch already on the device; returns (loss, logits), not read back."""
+    with torch.autocast(images.device.type, dtype=parts.amp_dtype, enabled=parts.amp_dtype is not None):
+        logits = parts.model(images)
+        loss = mixed_loss(parts.criterion, logits.float(), batch or {}, targets)
+    parts.optimizer.zero_grad(set_to_none=True)
+    parts.scaler.scale(loss).backward()
+    if parts.grad_clip > 0:
+        parts.scaler.unscale_(parts.optimizer)
+        torch.nn.utils.clip_grad_norm_(parts.model.parameters(), parts.grad_clip)
+    parts.scaler.step(parts.optimizer)
+    parts.scaler.update()
+    if parts.per_step_schedule:
+        parts.scheduler.step()
+    return loss, logits
 
 
 class Trainer:
@@ -222,38 +196,70 @@ class Trainer:
         self.stop = StopFlag()
         self.run_dir: Path | None = None
         self.status: dict = {}
+        self.status_written = False  # by this process: a refused resume must leave the run's status alone
+        self.cancelled = False
         self.dist: DistInfo | None = None
 
     # ----- set-up -------------------------------------------------------------------------------
     def setup(self) -> None:
-        config = self.config
+        """Everything that can refuse the config runs before the run directory is made or touched."""
+        self.config = config = check_config(self.config, warn=self.log)
         self.clock = time.monotonic()
         self.dist = setup_distributed(config.train.device)
         self.device = self.dist.device
         self.cuda = self.device.type == "cuda"
+        self.channels_last = self.cuda and config.train.channels_last
         seed_everything(config.train.seed)
         if not self.cuda:
             torch.set_num_threads(cpu_threads(config.loader.num_workers, self.dist.world_size))
         self.stop.install()
-        self.run_dir = self.resume_dir or self._new_run_dir()
-        self.status = runs.read_status(self.run_dir)
-        if self.resume_dir and self.dist.is_main and self.status.get("state") in runs.ACTIVE_STATES \
-                and runs.pid_alive(self.status.get("pid")) and self.status.get("pid") != os.getpid():
-            run_dir, self.run_dir = self.run_dir, None  # not ours to mark failed
-            raise ConfigError(f"--resume {run_dir}: this run is still training (pid {self.status['pid']}); "
-                              f"cancel it first")
         self.data_dir = resolve_data_dir(config)
-        if self.dist.is_main and not self.resume_dir:
+        resumed = self._check_resume() if self.resume_dir else None
+        # Rank 0 scans first (filling the scan cache and building the image cache); the others then read them.
+        scan = scan_run_images(config, self.data_dir) if self.dist.is_main else None
+        if scan is not None:
+            split_run_images(config, scan)  # an empty split stops here, before a run directory exists
+        if self.resume_dir:
+            self.run_dir = self.resume_dir
+        else:
+            self.run_dir = self._new_run_dir()
+            if self.dist.is_main:
+                save_config(config, self.run_dir / runs.CONFIG_FILE)
+                self._set_status(state="starting", pid=os.getpid(), epoch=0, epochs=config.train.epochs, step=0,
+                                 steps_per_epoch=None, best_val_f1=None, best_epoch=None, device=self._device_name(),
+                                 model=config.model.name, started_at=runs.now_iso(), error=None)
+        self._build_data(scan)
+        self._build_model(resumed)
+        if self.dist.is_main and self.resume_dir:  # only once the checkpoint accepted it
+            runs.truncate_metrics(self.run_dir, self.start_epoch,
+                                  keep_steps=self.resume_pass["steps"] if self.resume_pass else 0)
             save_config(config, self.run_dir / runs.CONFIG_FILE)
-        if self.dist.is_main:
-            self._set_status(state="starting", pid=os.getpid(), epoch=0, epochs=config.train.epochs, step=0,
-                             steps_per_epoch=None, best_val_f1=None, best_epoch=None, device=self._device_name(),
-                             model=config.model.name, started_at=self.status.get("started_at") or runs.now_iso(),
-                             error=None)
-        self._build_data()
-        self._build_model()
-        if self.dist.is_main and self.resume_dir:  # only once the checkpoint accepted it (--set may be refused)
-            save_config(config, self.run_dir / runs.CONFIG_FILE)
+            self._set_status(state="starting", pid=os.getpid(), epochs=config.train.epochs,
+                             device=self._device_name(), model=config.model.name, error=None,
+                             started_at=self.status.get("started_at") or runs.now_iso(), epoch=self.start_epoch,
+                             step=self.resume_pass["steps"] if self.resume_pass else 0,
+                             best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
+
+    def _check_resume(self) -> dict:
+        """last.pt of the run being resumed, checked against the config; nothing written yet."""
+        self.status = runs.read_status(self.resume_dir)
+        if self.dist.is_main and self.status.get("state") in runs.ACTIVE_STATES \
+                and runs.pid_alive(self.status.get("pid")) and self.status.get("pid") != os.getpid():
+            raise ConfigError(f"--resume {self.resume_dir}: this run is still training (pid {self.status['pid']}); "
+                              f"cancel it first")
+        state = load_checkpoint(self.resume_dir / runs.LAST_CHECKPOINT)
+        saved = state.get("config") or {}
+        check_resume_changes(saved, self.config, self.resume_dir)
+        if state.get("passes"):  # saved by a cancel mid-epoch: one per rank
+            changed = [section for section in ("data", "augment", "loader")
+                       if saved.get(section) != config_to_dict(self.config)[section]]
+            if changed:  # the replay would draw other batches than the ones already trained on
+                raise ConfigError(f"--resume {self.resume_dir}: last.pt was saved mid-epoch; a resume must keep the "
+                                  f"{', '.join(changed)} settings (drop those --set overrides)")
+            if len(state["passes"]) != self.dist.world_size:
+                raise ConfigError(f"--resume {self.resume_dir}: last.pt was saved mid-epoch by {len(state['passes'])} "
+                                  f"process(es); resume with the same number (torchrun --nproc_per_node)")
+        return state
 
     def _new_run_dir(self) -> Path:
         path = None
@@ -269,26 +275,15 @@ class Trainer:
             return f"cuda ({name})" + (f" x{self.dist.world_size}" if self.dist.enabled else "")
         return "cpu" + (f" x{self.dist.world_size} processes" if self.dist.enabled else "")
 
-    def _build_data(self) -> None:
+    def _build_data(self, scan=None) -> None:
         config = self.config
-        # Rank 0 scans first (and fills the scan cache, and builds the image cache); the others then read them.
         if not self.dist.is_main:
             barrier()
-        scan = scan_train(self.data_dir, age_edges=tuple(config.data.age_edges))
-        train_transform, val_transform = create_transforms(config)
-        # One memmap cache serves both splits (and later runs with another split seed).
-        paths = [str(scan.data_dir / path) for path in scan.images["path"]]
         progress = StderrProgress("image cache") if self.dist.is_main and config.loader.cache == "memmap" else None
-        train_reader = create_reader(config, train_transform, paths=paths, progress=progress)
-        val_reader = create_reader(config, val_transform, paths=paths)
+        data = create_run_data(config, self.data_dir, scan=scan, cache_progress=progress)
         if self.dist.is_main:
             barrier()
-        train_images, val_images = split_by_profile(scan.images, config.data.val_ratio, config.data.split_seed)
-        if len(train_images) == 0 or len(val_images) == 0:
-            raise DataError(f"{self.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
-                            f"after the split by person; add people or change data.val_ratio")
-        self.train_set = MaskTrainDataset(scan.data_dir, train_images, transform=train_transform, reader=train_reader)
-        self.val_set = MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=val_reader)
+        self.train_set, self.val_set = data.train_set, data.val_set
         self.seeded_train = EpochSeededDataset(self.train_set, config.train.seed, self.dist.rank)
         self.seeded_val = EpochSeededDataset(self.val_set, config.train.seed, self.dist.rank)
         # Each rank validates its own slice (no padding, unlike DistributedSampler); results are gathered.
@@ -298,36 +293,31 @@ class Trainer:
         self.steps_per_epoch = len(self.train_loader)
         self.noise = NoiseTracker(len(self.train_set))
 
-    def _build_model(self) -> None:
+    def _build_model(self, resumed: dict | None = None) -> None:
         config = self.config
         model = create_model(config.model).to(self.device)
-        self.channels_last = self.cuda and config.train.channels_last
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model_plain = model
-        self.criterion = create_loss(config.loss, self.train_set.labels).to(self.device)
-        self.optimizer = create_optimizer(config.optim, model.parameters())
-        self.scheduler, self.per_step_schedule = create_scheduler(
-            config.sched, self.optimizer, config.train.epochs, self.steps_per_epoch, config.optim.lr)
-        self.amp_dtype = None
-        if self.cuda and config.train.amp:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.parts = create_training_parts(config, model, self.train_set.labels, self.steps_per_epoch, self.device)
         self.start_epoch, self.best_val_f1, self.best_epoch, self.elapsed_before = 0, None, None, 0.0
         self.epochs_without_gain, self.resume_pass = 0, None
-        if self.resume_dir:
-            self._restore(load_checkpoint(self.resume_dir / runs.LAST_CHECKPOINT))
+        if resumed is not None:
+            self._restore(resumed)
         if self.cuda and config.train.compile:
             model = torch.compile(model)
         if self.dist.enabled:
             model = DistributedDataParallel(model, device_ids=[self.device.index] if self.cuda else None)
-        self.model = model
+        self.model = self.parts.model = model
 
     def _restore(self, state: dict) -> None:
+        parts = self.parts
         self.model_plain.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        restore_scheduler(self.scheduler, state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        parts.optimizer.load_state_dict(state["optimizer"])
+        restore_scheduler(parts.scheduler, state["scheduler"])
+        if (state.get("config") or {}).get("optim", {}).get("lr", self.config.optim.lr) != self.config.optim.lr:
+            apply_peak_lr(parts.scheduler, self.config.optim.lr)  # --set optim.lr on a resume
+        restore_scaler(parts.scaler, state.get("scaler"))
         self.start_epoch = int(state["epoch"])
         self.best_val_f1, self.best_epoch = state.get("best_val_f1"), state.get("best_epoch")
         self.epochs_without_gain = int(state.get("epochs_without_gain", 0))
@@ -335,27 +325,15 @@ class Trainer:
         if state.get("noise"):
             self.noise.load_state_dict(state["noise"])
         set_rng_state(state["rng"], self.train_loader)
-        passes = state.get("passes")  # saved by a cancel mid-epoch: one per rank
-        if passes:
-            saved = state.get("config") or {}
-            changed = [section for section in ("data", "augment", "loader")
-                       if saved.get(section) != config_to_dict(self.config)[section]]
-            if changed:  # the replay would draw other batches than the ones already trained on
-                raise ConfigError(f"--resume {self.run_dir}: last.pt was saved mid-epoch; a resume must keep the "
-                                  f"{', '.join(changed)} settings (drop those --set overrides)")
-            if len(passes) != self.dist.world_size:
-                raise ConfigError(f"--resume {self.run_dir}: last.pt was saved mid-epoch by {len(passes)} "
-                                  f"process(es); resume with the same number (torchrun --nproc_per_node)")
-            self.resume_pass = passes[self.dist.rank]
-        if self.dist.is_main:
-            runs.truncate_metrics(self.run_dir, self.start_epoch,
-                                  keep_steps=self.resume_pass["steps"] if self.resume_pass else 0)
+        if state.get("passes"):
+            self.resume_pass = state["passes"][self.dist.rank]
 
     def _checkpoint(self, epoch: int, rng: dict | None = None, passes: list | None = None) -> dict:
         """The run's state after `epoch` epochs, plus, when cancelled mid-epoch, each rank's pass so far
         (`rng` is then the state at the epoch's start, each pass holding its own compute RNG)."""
-        return {"model": unwrap(self.model_plain).state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "epoch": epoch,
+        parts = self.parts
+        return {"model": unwrap(self.model_plain).state_dict(), "optimizer": parts.optimizer.state_dict(),
+                "scheduler": parts.scheduler.state_dict(), "scaler": parts.scaler.state_dict(), "epoch": epoch,
                 "step": passes[0]["steps"] if passes else 0, "passes": passes,
                 "rng": rng or rng_state(self.train_loader), "config": config_to_dict(self.config),
                 "best_val_f1": self.best_val_f1, "best_epoch": self.best_epoch,
@@ -376,6 +354,7 @@ class Trainer:
             if not (isinstance(error, Cancelled) or self.stop.requested) or self.run_dir is None:
                 self._fail(error)
                 raise
+            self.cancelled = True
             if self.dist.is_main:
                 self._set_status(state="cancelled")
                 self._say(f"cancelled; resume with: python -m core train --resume {self.run_dir}")
@@ -388,7 +367,7 @@ class Trainer:
         return self.run_dir
 
     def _fail(self, error: BaseException) -> None:
-        if self.dist is not None and self.dist.is_main and self.run_dir is not None:
+        if self.dist is not None and self.dist.is_main and self.run_dir is not None and self.status_written:
             text = str(error) if isinstance(error, (ConfigError, DataError)) else f"{type(error).__name__}: {error}"
             self._set_status(state="failed", error=text)
             self._write_log(f"failed: {text}")
@@ -409,8 +388,8 @@ class Trainer:
             epoch_start = time.monotonic()
             train_stats = self._train_epoch(epoch)
             val_stats = self._validate()
-            if not self.per_step_schedule:
-                self.scheduler.step(val_stats["f1"])
+            if not self.parts.per_step_schedule:
+                self.parts.scheduler.step(val_stats["f1"])
             improved = self.best_val_f1 is None or val_stats["f1"] > self.best_val_f1
             if improved:
                 self.best_val_f1, self.best_epoch = val_stats["f1"], epoch
@@ -492,24 +471,13 @@ class Trainer:
                 continue
             images = images_to_device(batch["image"], self.device, self.channels_last)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                logits = self.model(images)
-                loss = mixed_loss(self.criterion, logits.float(), batch, targets)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            if self.config.optim.grad_clip > 0:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            if self.per_step_schedule:
-                self.scheduler.step()
+            loss, logits = train_step(self.parts, images, targets, batch)
             done.add(batch["index"], loss, logits, targets)
             if self.dist.is_main and (step % log_every == 0 or step == self.steps_per_epoch):
                 runs.append_metrics(self.run_dir, {"kind": "step", "epoch": epoch, "step": step,
                                                    "steps_per_epoch": self.steps_per_epoch,
                                                    "loss": round(float(loss.detach()), 6),  # the one read-back
-                                                   "lr": current_lr(self.optimizer),
+                                                   "lr": current_lr(self.parts.optimizer),
                                                    "elapsed_s": round(self.elapsed(), 3)})
                 self._set_status(step=step, epoch=epoch - 1)
 
@@ -520,7 +488,7 @@ class Trainer:
         for batch in self.val_loader:
             images = images_to_device(batch["image"], self.device, self.channels_last)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            with torch.autocast(self.device.type, dtype=self.parts.amp_dtype, enabled=self.parts.amp_dtype is not None):
                 logits = self.model(images).float()
             loss_sum += F.cross_entropy(logits, targets, reduction="sum")
             targets_all.append(batch["label"])
@@ -538,7 +506,7 @@ class Trainer:
             "kind": "epoch", "epoch": epoch, "train_loss": round(train["loss"], 6),
             "train_acc": round(train["accuracy"], 6), "train_f1": round(train["f1"], 6),
             "val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6), "val_f1": round(val["f1"], 6),
-            "per_class_f1": val["per_class_f1"], "confusion": val["confusion"], "lr": current_lr(self.optimizer),
+            "per_class_f1": val["per_class_f1"], "confusion": val["confusion"], "lr": current_lr(self.parts.optimizer),
             "elapsed_s": round(self.elapsed(), 3), "epoch_s": round(epoch_s, 3)})
         checkpoint = self._checkpoint(epoch)
         if improved:
@@ -567,18 +535,9 @@ class Trainer:
 
     def _set_status(self, **changes) -> None:
         self.status = runs.write_status(self.run_dir, {**self.status, **changes})
+        self.status_written = True
 
 
 def train_run(config: ExperimentConfig, resume_dir=None, log=None) -> Path:
     """Train with `config` (or continue the run in `resume_dir`); returns the run directory."""
     return Trainer(config, resume_dir=resume_dir, log=log).run()
-
-
-def resume_config(run_dir, overrides=()) -> ExperimentConfig:
-    """The config a run was started with (its config.yaml), with `overrides` such as train.epochs=20."""
-    from core.config import load_config
-
-    path = Path(run_dir) / runs.CONFIG_FILE
-    if not path.exists():
-        raise ConfigError(f"{run_dir}: not a run directory (no {runs.CONFIG_FILE})")
-    return load_config(path, overrides)
