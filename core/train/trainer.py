@@ -33,7 +33,7 @@ from torch.utils.data import Subset
 from core.config import ExperimentConfig, config_to_dict, save_config
 from core.data import ensure_demo_data
 from core.data.layout import scan_train
-from core.data.split import split_by_profile
+from core.data.folds import train_val_split
 from core.data.datasets import MaskTrainDataset
 from core.errors import ConfigError, DataError
 from core.loader.samplers import set_epoch
@@ -283,7 +283,7 @@ class Trainer:
         val_reader = create_reader(config, val_transform, paths=paths)
         if self.dist.is_main:
             barrier()
-        train_images, val_images = split_by_profile(scan.images, config.data.val_ratio, config.data.split_seed)
+        train_images, val_images = train_val_split(scan.images, config.data)
         if len(train_images) == 0 or len(val_images) == 0:
             raise DataError(f"{self.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
                             f"after the split by person; add people or change data.val_ratio")
