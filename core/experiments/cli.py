@@ -131,7 +131,7 @@ def _mean_spread(mean, spread) -> str:
 def ensemble(args) -> int:
     from core.experiments.ensemble import ensemble_members, run_ensemble
 
-    members = ensemble_members(runs=args.runs, experiment=args.experiment, variant=args.variant,
+    members = ensemble_members(run_dirs=args.runs, experiment=args.experiment, variant=args.variant,
                                weights=args.weights, root=args.root)
     result = run_ensemble(members, data_dir=args.data_dir, out=args.out, tta=args.tta, checkpoint=args.checkpoint)
     if args.json:
