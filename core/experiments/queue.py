@@ -294,3 +294,23 @@ def experiment_progress(folder) -> dict:
         item["epoch"], item["epochs"] = status.get("epoch"), status.get("epochs")
         item["best_val_f1"] = status.get("best_val_f1")
     return {"name": folder.name, "state": state, "counts": counts, "items": items}
+
+
+CONFIGS_DIR = REPO_ROOT / "configs"  # the Training page's "Start from" lists the files here
+
+
+def save_variant_config(folder, variant: str, configs_dir=None) -> Path:
+    """Write a variant's config as a plain Training config (the plain split, seed of the first run):
+    `configs/<experiment>-<variant>.yaml`, which the Training page offers as a starting point."""
+    from core.config import save_config
+
+    folder = Path(folder)
+    spec = read_spec(folder)
+    if variant not in spec.variants:
+        raise ConfigError(f"variant {variant!r}: not in experiment {spec.name} ({', '.join(spec.variants)})")
+    config = item_config(spec, variant, 0, spec.seeds[0], "runs")
+    config.data.folds, config.data.fold, config.run.root, config.run.name = 0, 0, "runs", ""
+    path = Path(configs_dir or CONFIGS_DIR) / f"{spec.name}-{variant}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_config(config, path)
+    return path
