@@ -45,6 +45,7 @@ def main() -> int:
     overrides = list(args.set) + ([f"data.dir={args.data_dir}"] if args.data_dir else [])
     base = load_config(args.config, overrides=overrides)
     root = Path(args.root or tempfile.mkdtemp(prefix="bench-experiment-"))
+    root.mkdir(parents=True, exist_ok=True)
     pipeline = jitter_pipeline(root / "jitter.json", tuple(base.data.image_size))
     verdicts = []
     for repeat in range(1, args.repeats + 1):
