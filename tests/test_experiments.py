@@ -212,3 +212,38 @@ def test_ensemble_refuses_runs_with_other_image_sizes_or_age_edges(ab_experiment
         check_compatible(ensemble_members([f"{folder}/runs/plain-f1-s0", str(other)]))
     with pytest.raises(ConfigError, match="--variant: 'nope' is not a variant of experiment ab"):
         ensemble_members(experiment="ab", variant="nope", root=root)
+
+
+# ----- cancel, then resume the queue ----------------------------------------------------------------------
+def test_cancel_stops_the_running_run_resumably_and_run_resumes_it(data_dir, tmp_path):
+    import time
+
+    from core.experiments.queue import (cancel_experiment, experiment_progress, run_queue, runner_pid,
+                                        start_runner)
+    from core.train import runs
+
+    config = tiny_config(data_dir, tmp_path, "train.epochs=500")  # far more than a test waits for
+    folder = create_experiment(make_spec("long", config, {"a": {}}, folds=0), root=tmp_path)
+    start_runner(folder)
+    [item] = read_queue(folder)
+    deadline = time.monotonic() + 300
+    while int(runs.read_status(item["run_dir"]).get("epoch") or 0) < 1:
+        assert time.monotonic() < deadline, (folder / "runner.log").read_text()
+        time.sleep(0.5)
+    assert cancel_experiment(folder) == ["a-f0-s0"]
+    while runner_pid(folder):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert experiment_progress(folder)["state"] == "cancelled"
+    assert read_queue(folder)[0]["state"] == "cancelled"
+    status = runs.read_status(item["run_dir"])
+    assert status["state"] == "cancelled" and (tmp_path / "experiments/long/runs/a-f0-s0/last.pt").exists()
+
+    # Shorten the run so that the resumed queue ends now; the run continues in its own directory.
+    saved = yaml.safe_load(open(f"{item['run_dir']}/config.yaml"))
+    saved["train"]["epochs"] = int(status["epoch"]) + 1
+    open(f"{item['run_dir']}/config.yaml", "w").write(yaml.safe_dump(saved))
+    [done] = run_queue(folder, log=lambda text: None)
+    assert done["state"] == "finished" and done["run_dir"] == item["run_dir"]
+    epochs = [record["epoch"] for record in runs.read_metrics(item["run_dir"], "epoch")]
+    assert epochs == list(range(1, int(status["epoch"]) + 2))  # one uninterrupted history
