@@ -153,6 +153,7 @@ def test_compare_reports_spread_oof_and_a_verdict(ab_experiment):
     assert rows["plain"]["runs"] == 2 and rows["broken"]["runs"] == 0 and rows["broken"]["oof_f1"] is None
     assert rows["plain"]["f1_min"] <= rows["plain"]["f1_mean"] <= rows["plain"]["f1_max"]
     assert len(rows["flip"]["per_class_f1"]) == NUM_CLASSES
+    assert rows["plain"]["final_epochs"] == 1 and rows["broken"]["final_epochs"] is None  # 1-epoch runs
     [pair] = result["pairs"]
     assert (pair["a"], pair["b"]) == ("plain", "flip") and pair["images"] == 24 * 7
     assert pair["low"] <= pair["difference"] <= pair["high"]

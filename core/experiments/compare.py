@@ -81,7 +81,8 @@ def compare_items(items: list[dict], folds: int, n_boot: int = 1000) -> dict:
         row = {"variant": variant, "runs": len(run_f1), "planned": sum(item["variant"] == variant for item in items),
                "f1_mean": _mean(run_f1), "f1_std": _std(run_f1), "f1_min": min(run_f1) if run_f1 else None,
                "f1_max": max(run_f1) if run_f1 else None, "oof_f1": _mean(oof_f1), "oof_f1_std": _std(oof_f1),
-               "seeds_complete": sorted(complete), "per_class_f1": None}
+               "seeds_complete": sorted(complete), "per_class_f1": None,
+               "final_epochs": _final_epochs([item for item in items if item["variant"] == variant])}
         if complete:
             labels = np.concatenate([oof["labels"] for oof in complete.values()])
             classes = np.concatenate([_classes(oof["probs"]) for oof in complete.values()])
@@ -121,16 +122,27 @@ def _aligned(side_a: dict, side_b: dict):
 
 def compare_experiment(folder, n_boot: int = 1000) -> dict:
     """{variants: [{variant, runs, planned, f1_mean, f1_std, f1_min, f1_max, oof_f1, oof_f1_std,
-    seeds_complete, per_class_f1}], pairs: [{a, b, difference, low, high, significant, verdict, ...}]}.
+    seeds_complete, per_class_f1, final_epochs}],
+     pairs: [{a, b, difference, low, high, significant, verdict, ...}]}.
 
     f1_* are over every finished run (folds x seeds) on its own validation fold; oof_f1 is the macro F1 of
     the joined folds of one seed (each image predicted by the model that did not train on it), mean and
-    spread over seeds. Pairs need both variants' folds complete for a common seed.
+    spread over seeds; final_epochs the median best epoch of the runs (for a final fit). Pairs need both
+    variants' folds complete for a common seed.
     """
     from core.experiments.queue import read_queue, read_spec
 
     spec = read_spec(folder)
     return {"name": Path(folder).name, **compare_items(read_queue(folder), spec.folds, n_boot=n_boot)}
+
+
+def _final_epochs(items: list[dict]) -> int | None:
+    """Epochs for a final fit on every person: the median of the finished runs' best epochs."""
+    from core.train import runs
+
+    best = [runs.read_status(item["run_dir"]).get("best_epoch") for item in items if item["state"] == "finished"]
+    best = [int(epoch) for epoch in best if epoch]
+    return int(round(float(np.median(best)))) if best else None
 
 
 def _mean(values):
