@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--checkpoint", default="best", help="best or last")
     predict.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
     predict.set_defaults(handler="core.train.cli:predict")
+
+    from core.experiments.cli import add_parser as add_experiment_parser
+
+    add_experiment_parser(commands, OneLineParser, int_list)
     return parser
 
 

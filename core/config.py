@@ -32,6 +32,9 @@ class DataConfig:
     val_ratio: float = setting(0.2, "Share of people held out for validation (split by person)", min=0.05, max=0.5,
                                step=0.05)
     split_seed: int = setting(42, "Seed of the train/validation split by person", min=0)
+    folds: int = setting(0, "K-fold by person: 0 or 1 = the plain split by data.val_ratio; K >= 2 = fold "
+                            "data.fold of K is validation (stratified by gender and age band)", min=0, max=20)
+    fold: int = setting(0, "Which fold of data.folds is the validation set (0..folds-1)", min=0, max=19)
     image_size: tuple = setting((256, 192), "Height, width the built-in pipelines resize to (and the JPEG "
                                             "draft decode aims at); at least 32: every model halves the image "
                                             "five times", kind="int_pair", min=32, max=1024)

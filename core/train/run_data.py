@@ -21,7 +21,7 @@ from core.config import DataConfig, ExperimentConfig
 from core.data import ensure_demo_data
 from core.data.datasets import MaskEvalDataset, MaskTrainDataset
 from core.data.layout import label_images, read_eval, scan_train
-from core.data.split import split_by_profile
+from core.data.folds import train_val_split
 from core.errors import DataError
 from core.labels import DEFAULT_AGE_EDGES
 from core.train.distributed import DistInfo
@@ -53,7 +53,7 @@ class RunData:
 
 def split_run_images(config: ExperimentConfig, scan) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train images, validation images) of a scan under the run's split settings."""
-    train_images, val_images = split_by_profile(scan.images, config.data.val_ratio, config.data.split_seed)
+    train_images, val_images = train_val_split(scan.images, config.data)
     if len(train_images) == 0 or len(val_images) == 0:
         raise DataError(f"{scan.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
                         f"after the split by person; add people or change data.val_ratio")
