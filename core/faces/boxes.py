@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,3 +184,21 @@ def load_face_boxes(data_dir, known_paths=None) -> dict[str, FaceBox]:
 def box_lookup(boxes: dict[str, FaceBox]) -> dict[str, tuple]:
     """{path: (x0, y0, x1, y1, score) as fractions} for the datasets (small and picklable for workers)."""
     return {path: box.fractions() for path, box in boxes.items() if box.box is not None}
+
+
+def boxes_for_transform(data_dir, transform) -> dict[str, tuple] | None:
+    """The box lookup a dataset hands its pipeline: None when the pipeline has no FaceCrop.
+
+    With a FaceCrop and no faceboxes.csv every image crops centred; a warning says so rather than
+    let that pass silently.
+    """
+    from core.augment.face_crop import uses_face_crop
+
+    if transform is None or not uses_face_crop(transform):
+        return None
+    file = boxes_path(data_dir)
+    if not file.exists():
+        warnings.warn(f"{file}: not found, so FaceCrop crops a centred box on every image "
+                      f"(detect faces first: python -m core faces --data-dir {data_dir})", stacklevel=2)
+        return {}
+    return box_lookup(load_face_boxes(data_dir))
