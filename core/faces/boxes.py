@@ -202,3 +202,40 @@ def boxes_for_transform(data_dir, transform) -> dict[str, tuple] | None:
                       f"(detect faces first: python -m core faces --data-dir {data_dir})", stacklevel=2)
         return {}
     return box_lookup(load_face_boxes(data_dir))
+
+
+def import_boxes(data_dir, file, known_paths) -> int:
+    """Append the boxes of an outside detector's file (same columns) to faceboxes.csv; returns the count.
+
+    Every row is checked first (columns, numbers, sizes, paths of this dataset, inside the image), so a
+    bad file adds nothing. Rows without a source are marked `import`.
+    """
+    from core.data.images import image_size
+
+    data_dir, file = Path(data_dir), Path(file)
+    if not file.is_file():
+        raise DataError(f"{file}: not found")
+    known = set(known_paths)
+    checked = []
+    for box in read_boxes(file).values():
+        if box.path not in known:
+            raise DataError(f"{box.where}: {box.path} is not an image of {data_dir} "
+                            "(paths are relative to the data directory, e.g. train/images/<folder>/mask1.jpg)")
+        size = box.size or image_size(data_dir / box.path)
+        if box.box is not None and (box.box[2] > size[0] or box.box[3] > size[1]):
+            raise DataError(f"{box.where}: box {box.box} ends outside the {size[0]}x{size[1]} image {box.path}")
+        checked.append(FaceBox(box.path, box.box, box.score, box.source, size, box.where))
+    append_boxes(boxes_path(data_dir), checked)
+    return len(checked)
+
+
+def coverage(boxes: dict[str, FaceBox], paths) -> dict:
+    """How many of `paths` have a row, have a face, and by which source the face came."""
+    paths = list(paths)
+    rows = [boxes[path] for path in paths if path in boxes]
+    with_face = [row for row in rows if row.box is not None]
+    by_source: dict[str, int] = {}
+    for row in with_face:
+        by_source[row.source] = by_source.get(row.source, 0) + 1
+    return {"images": len(paths), "looked": len(rows), "with_face": len(with_face),
+            "face_share": len(with_face) / len(paths) if paths else 0.0, "by_source": by_source}
