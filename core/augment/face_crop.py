@@ -27,11 +27,11 @@ def crop_box(image_hw: tuple[int, int], face_box, margin: float, aspect: float |
     if used:
         f0, g0, f1, g1 = face_box[:4]
         cx, cy, w, h = (f0 + f1) / 2 * W, (g0 + g1) / 2 * H, (f1 - f0) * W, (g1 - g0) * H
-    else:
+        w, h = w * (1 + 2 * margin), h * (1 + 2 * margin)
+    else:  # the centred box is already the crop's size: no margin
         h = fallback_height * H
         w = h * aspect if aspect else fallback_height * W
         cx, cy = W / 2, H / 2
-    w, h = w * (1 + 2 * margin), h * (1 + 2 * margin)
     if aspect:
         if w / h < aspect:
             w = h * aspect
@@ -51,7 +51,7 @@ class FaceCrop(BaseCrop):
         margin (float): Space added on every side of the face, as a fraction of the box's size.
         aspect (float | None): Width/height of the crop (0.75 = 192/256); None keeps the box's shape.
         min_score (float): Boxes scored below this are ignored and the centred box is used.
-        fallback_height (float): Height of the centred box used without a face, as a fraction of the image.
+        fallback_height (float): Height of the centred crop used without a face, as a fraction of the image.
         p (float): Probability of applying the transform.
 
     Targets:
