@@ -118,3 +118,19 @@ def test_a_short_training_run_with_the_crop_works_end_to_end(demo_copy, tmp_path
     status = runs.read_status(run_dir)
     assert status["state"] == "finished" and status["error"] is None
     assert runs.read_metrics(run_dir, "epoch")[0]["val_f1"] >= 0
+
+
+def test_the_augmentation_preview_crops_each_image_to_its_box(demo_copy):
+    from core.augment.preview import augment_grid, load_images
+    from core.faces.boxes import face_boxes_for
+
+    shutil.copy(demo_copy / FACEBOX_TRUTH_NAME, boxes_path(demo_copy))
+    paths = sorted(read_boxes(boxes_path(demo_copy)))[:2]
+    images = load_images(demo_copy, paths)
+    pipeline = Pipeline(steps=[new_step("FaceCrop", margin=0.0, aspect=None)])
+    grid = augment_grid(pipeline, images, 2, face_boxes_for(demo_copy, paths))
+    for path, image, row in zip(paths, images, grid):
+        x0, y0, x1, y1 = read_boxes(boxes_path(demo_copy))[path].box
+        assert all(np.array_equal(out, image[y0:y1, x0:x1]) for out in row)
+    centred = augment_grid(pipeline, images, 1)  # without boxes: the centred fallback
+    assert centred[0][0].shape == (307, 230, 3)

@@ -239,3 +239,9 @@ def coverage(boxes: dict[str, FaceBox], paths) -> dict:
         by_source[row.source] = by_source.get(row.source, 0) + 1
     return {"images": len(paths), "looked": len(rows), "with_face": len(with_face),
             "face_share": len(with_face) / len(paths) if paths else 0.0, "by_source": by_source}
+
+
+def face_boxes_for(data_dir, paths) -> list:
+    """Each path's box as FaceCrop takes it (fractions and score), None where there is none or no file."""
+    lookup = box_lookup(load_face_boxes(data_dir)) if boxes_path(data_dir).exists() else {}
+    return [lookup.get(path) for path in paths]
