@@ -49,3 +49,19 @@ def face_summary(data_dir, paths) -> tuple[dict[str, FaceBox], str]:
     return boxes, (f"**{found['face_share']:.0%}** of {found['images']} images have a face box"
                    f"{f' ({sources})' if sources else ''}; {found['images'] - found['looked']} not looked at yet; "
                    "the rest crop a centred box (orange).")
+
+
+def preview_face_boxes(data_dir, paths, pipeline) -> tuple[list | None, str | None]:
+    """(each preview image's box, a note) for an editor Pipeline with a FaceCrop; (None, None) without one."""
+    from core.augment.face_crop import uses_face_crop
+    from core.augment.pipeline import build_pipeline
+    from core.faces.boxes import face_boxes_for
+
+    if not uses_face_crop(build_pipeline(pipeline)):
+        return None, None
+    boxes = face_boxes_for(data_dir, paths)
+    found = sum(box is not None for box in boxes)
+    note = f"FaceCrop: {found} of {len(paths)} preview images have a face box; the others crop a centred box."
+    if not boxes_path(data_dir).exists():
+        note += f" No {boxes_path(data_dir).name} yet: detect faces on the Data page (Gallery tab)."
+    return boxes, note
