@@ -63,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench_loader.add_argument("--json", action="store_true")
     bench_loader.set_defaults(handler="core.loader.cli:bench_loader")
 
+    faces = commands.add_parser("faces", help="face boxes into faceboxes.csv: detect (resumable), import, or --bench")
+    faces.add_argument("--data-dir", required=True)
+    faces.add_argument("--import", dest="import_file", metavar="FILE",
+                       help="add an outside detector's boxes (columns path,x0,y0,x1,y1,score,source)")
+    faces.add_argument("--bench", action="store_true", help="hit rate and IoU against the demo's true boxes")
+    faces.add_argument("--images", type=int, help="--bench: only the first N images")
+    faces.add_argument("--workers", type=int, default=1, help="detector processes")
+    faces.add_argument("--json", action="store_true")
+    faces.set_defaults(handler="core.faces.cli:faces")
+
     train = commands.add_parser("train", help="train a model; writes runs/<name>/",
                                 epilog="exit status: 0 finished, 130 cancelled (SIGTERM/SIGINT; resume with --resume), "
                                        "2 bad setting or data, 1 other failure")

@@ -6,6 +6,7 @@ from core.access import require_access
 from core.data import charts, eda
 from core.data.stats import ImageStats, channel_table, image_stats, sample_paths
 from core.errors import MaskLabError
+from core.faces.panel import face_boxes_panel
 from core.ui import AGE_EDGES_KEY, load_eval_corrupt, load_eval_table, scan_or_stop
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
@@ -241,6 +242,8 @@ with gallery_tab:
     st.caption(f"{person}: {profile['gender']}, {int(profile['age'])} years, race {profile['race']}")
     st.image([str(scan.data_dir / path) for path in person_rows["path"]], width=110,
              caption=[f"{row['stem']}: class {int(row['label'])}" for _, row in person_rows.iterrows()])
+    face_boxes_panel(scan.data_dir, list(images["path"]), [] if matching.empty else list(picked["path"]),
+                     list(person_rows["path"]))
 
 with skipped_tab:
     st.subheader("Skipped files")

@@ -13,6 +13,7 @@ from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipe
                                     python_snippet, save_pipeline)
 from core.augment.timing import compare_backends, order_experiment, size_of, time_pipeline, time_steps
 from core.errors import MaskLabError
+from core.faces.view import preview_face_boxes
 from core.labels import class_name
 from core.ui import scan_or_stop, show_error
 
@@ -91,7 +92,10 @@ with preview_column:
         st.warning("Fix the problems marked in the pipeline to see the preview.")
     else:
         try:
-            grid = augment_grid(pipeline, images, draws)
+            face_boxes, face_note = preview_face_boxes(data_dir, list(picked["path"]), pipeline)
+            if face_note:
+                st.caption(face_note)
+            grid = augment_grid(pipeline, images, draws, face_boxes)
         except MaskLabError as error:
             show_error(error)
     normalize = normalize_args(pipeline)

@@ -19,7 +19,8 @@ TORCHVISION = {"HorizontalFlip", "Rotate", "Affine", "ShiftScaleRotate", "Random
                "Resize", "Perspective", "ColorJitter", "RandomBrightnessContrast", "GaussianBlur", "ToGray",
                "Normalize", "ImageCompression", "CoarseDropout", "GaussNoise", "HueSaturationValue"}
 # (height, width) out of a 512x384 face where a step's starting arguments change the size
-OUTPUT_SIZE = {"Resize": (256, 192), "RandomResizedCrop": (256, 192), "CenterCrop": (384, 320), "Crop": (384, 320)}
+OUTPUT_SIZE = {"Resize": (256, 192), "RandomResizedCrop": (256, 192), "CenterCrop": (384, 320), "Crop": (384, 320),
+               "FaceCrop": (307, 230)}  # no box given: the centred 0.6-high box at width/height 0.75
 
 
 @pytest.fixture(scope="module")

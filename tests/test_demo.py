@@ -41,7 +41,8 @@ def dataset(tmp_path_factory) -> Path:
 
 def test_layout_is_exactly_the_competition_layout(dataset):
     top = {p.name for p in dataset.iterdir()} - {"progress.json"}
-    assert top == {"train", "eval", ".masklab-demo.json", ".masklab-demo-eval-truth.csv"}
+    assert top == {"train", "eval", ".masklab-demo.json", ".masklab-demo-eval-truth.csv",
+                   ".masklab-demo-faceboxes-truth.csv"}
     assert {p.name for p in (dataset / "train").iterdir()} == {"train.csv", "images"}
     assert {p.name for p in (dataset / "eval").iterdir()} == {"info.csv", "images"}
     folders = sorted(p for p in (dataset / "train" / "images").iterdir())

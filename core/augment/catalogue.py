@@ -19,6 +19,7 @@ import albumentations as A
 from albumentations.pytorch import ToTensorV2
 
 from core.augment import torchvision_side as tv
+from core.augment.face_crop import FaceCrop
 from core.augment.library_errors import ACROSS, StepError, library_call
 from core.augment.schema import docstring_args, library_defaults, param_from_field, simplify_value
 from core.errors import ConfigError
@@ -103,6 +104,11 @@ SPECS = (
                 "ratio": {"slider_min": 0.2, "slider_max": 3.0, "step": 0.01, "help": "Crop width/height ratio range"},
                 "interpolation": _INTERP},
          torchvision=tv.random_resized_crop, torchvision_note="RandomResizedCrop"),
+    Spec("FaceCrop", "geometric", "Crop to the image's face box (faceboxes.csv); a centred box where none was found. Put it first.",
+         ("margin", "aspect", "min_score", "fallback_height"),
+         hints={"margin": {"step": 0.05, "slider_max": 1.0}, "aspect": {"step": 0.05, "slider_min": 0.25, "slider_max": 2.0},
+                "min_score": {"step": 0.1, "slider_min": -1.0, "slider_max": 2.0},
+                "fallback_height": {"step": 0.05, "slider_min": 0.1}}),
     Spec("CenterCrop", "geometric", "Keep the central box, where the face is.",
          ("height", "width", "pad_if_needed"),
          start={"height": 384, "width": 320},
@@ -281,7 +287,7 @@ def _per_channel(value: list, where: str, name: str) -> tuple:
 
 
 def _transform_class(name: str) -> type:
-    return ToTensorV2 if name == "ToTensorV2" else getattr(A, name)
+    return {"ToTensorV2": ToTensorV2, "FaceCrop": FaceCrop}.get(name) or getattr(A, name)
 
 
 def _build_entry(spec: Spec) -> Entry:

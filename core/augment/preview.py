@@ -41,14 +41,20 @@ def load_images(data_dir, rel_paths) -> list[np.ndarray]:
     return [read_image(Path(data_dir) / rel) for rel in rel_paths]
 
 
-def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int) -> list[list]:
-    """`draws` augmented versions of each image, the same for the same seed."""
+def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_boxes=None) -> list[list]:
+    """`draws` augmented versions of each image, the same for the same seed.
+
+    `face_boxes` (one per image, as core.faces.boxes.face_boxes_for gives them) feed a FaceCrop step.
+    """
     compose = build_pipeline(pipeline)
     rows = []
     for index, image in enumerate(images):
         reseed(compose, pipeline.seed, index)
+        data = {"image": image}
+        if face_boxes is not None and face_boxes[index] is not None:
+            data["face_box"] = face_boxes[index]
         try:
-            rows.append([compose(image=image)["image"] for _ in range(draws)])
+            rows.append([compose(**data)["image"] for _ in range(draws)])
         except Exception as error:  # a step that cannot handle this image (crop larger than it...)
             raise ConfigError(failing_step(pipeline, image, error)) from None
     return rows

@@ -126,7 +126,7 @@ def _step_from_dict(data, where: str):
     name = _short_name(data["__class_fullname__"])
     where = f"{where} ({name})"
     register_additional_transforms()  # ToTensorV2 and friends join the registry only when asked
-    if name not in SERIALIZABLE_REGISTRY:
+    if name not in SERIALIZABLE_REGISTRY and data["__class_fullname__"] not in SERIALIZABLE_REGISTRY:
         raise ConfigError(f"{where}: unknown transform {name!r} (not in Albumentations {A.__version__})")
     children = data.get("transforms")
     if children is not None:

@@ -1,0 +1,67 @@
+"""What the pages show of face boxes: images with their box drawn, and a one-line account of the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from core.augment.face_crop import crop_box
+from core.faces.boxes import FaceBox, boxes_path, coverage, load_face_boxes
+
+FOUND, FALLBACK = (40, 220, 60), (255, 150, 0)
+
+
+def draw_face_boxes(data_dir, paths, boxes: dict[str, FaceBox], width: int = 3) -> list[np.ndarray]:
+    """Each image with its face box in green, or in orange the centred box FaceCrop falls back to."""
+    drawn = []
+    for path in paths:
+        with Image.open(Path(data_dir) / path) as image:
+            image = image.convert("RGB")
+        box = boxes.get(path)
+        draw = ImageDraw.Draw(image)
+        if box is not None and box.box is not None:
+            x0, y0, x1, y1 = box.box
+            draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=FOUND, width=width)
+        else:
+            (x0, y0, x1, y1), _ = crop_box((image.height, image.width), None, 0.0, 0.75, 0.0, 0.6)
+            draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=FALLBACK, width=width)
+        drawn.append(np.asarray(image))
+    return drawn
+
+
+def box_caption(box: FaceBox | None) -> str:
+    if box is None:
+        return "not looked at yet"
+    if box.box is None:
+        return f"no face ({box.source}): centred crop"
+    return f"face {box.score:.2f} ({box.source})"
+
+
+def face_summary(data_dir, paths) -> tuple[dict[str, FaceBox], str]:
+    """The boxes in force and one line for the page: how many images have a face, from which source."""
+    if not boxes_path(data_dir).exists():
+        return {}, (f"No {boxes_path(data_dir).name} yet: detect faces (button below, or "
+                    f"`python -m core faces --data-dir {data_dir}`) or import boxes in the same format.")
+    boxes = load_face_boxes(data_dir)
+    found = coverage(boxes, paths)
+    sources = ", ".join(f"{count} {source}" for source, count in sorted(found["by_source"].items()))
+    return boxes, (f"**{found['face_share']:.0%}** of {found['images']} images have a face box"
+                   f"{f' ({sources})' if sources else ''}; {found['images'] - found['looked']} not looked at yet; "
+                   "the rest crop a centred box (orange).")
+
+
+def preview_face_boxes(data_dir, paths, pipeline) -> tuple[list | None, str | None]:
+    """(each preview image's box, a note) for an editor Pipeline with a FaceCrop; (None, None) without one."""
+    from core.augment.face_crop import uses_face_crop
+    from core.augment.pipeline import build_pipeline
+    from core.faces.boxes import face_boxes_for
+
+    if not uses_face_crop(build_pipeline(pipeline)):
+        return None, None
+    boxes = face_boxes_for(data_dir, paths)
+    found = sum(box is not None for box in boxes)
+    note = f"FaceCrop: {found} of {len(paths)} preview images have a face box; the others crop a centred box."
+    if not boxes_path(data_dir).exists():
+        note += f" No {boxes_path(data_dir).name} yet: detect faces on the Data page (Gallery tab)."
+    return boxes, note
