@@ -16,12 +16,12 @@ from core.train import runs
 from core.train.checkpoints import load_checkpoint, resume_config
 from core.train.distributed import resolve_device
 from core.train.inputs import images_to_device
+from core.train.leaderboard import VAL_PREDICTIONS
 from core.train.models import create_model
 from core.train.run_data import create_eval_dataset, create_loader_for, create_val_dataset
 from core.train.submission import read_info, write_submission
 
 CHECKPOINTS = {"best": runs.BEST_CHECKPOINT, "last": runs.LAST_CHECKPOINT}
-VAL_PREDICTIONS = "val_predictions.csv"  # read by core.train.leaderboard (no torch there)
 
 
 def load_run_model(run_dir, checkpoint: str = "best", device=None):
