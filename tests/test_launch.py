@@ -236,9 +236,9 @@ def test_a_trainer_killed_without_warning_is_dead_and_blocks_nothing(demo_data_d
     run_dir = Path(started.run_dir)
     assert wait_for(lambda: state_of(run_dir) == "running"), launch.tail_text(started.log)
     os.kill(started.pid, signal.SIGKILL)  # as the OOM killer does: no chance to write its status
-    time.sleep(0.5)
-    board = run_dirs.list_runs(runs).set_index("name")
-    assert board.loc["killed", "state"] == "running" and not board.loc["killed", "alive"]  # a zombie is dead
+    # The leaderboard sees it dead first (a zombie child of ours, until something reaps it, counts as dead).
+    assert wait_for(lambda: not run_dirs.list_runs(runs).set_index("name").loc["killed", "alive"])
+    assert run_dirs.list_runs(runs).set_index("name").loc["killed", "state"] == "running"  # as it last wrote
     assert not run_is_active(run_dir) and find_active_runs(runs) == []
     progress = follow.run_progress(run_dir)
     assert progress.state == "stopped" and not progress.alive and progress.can_resume
