@@ -16,13 +16,14 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 from core.errors import ConfigError, MaskLabError
 from core.train import runs
-# pid_alive and timestamp are declared in runs (no torch); pages and follow.py reach them from here too.
+# pid_alive is declared in runs (no torch); pages and tests reach it from here too.
 from core.train.runs import (ACTIVE_STATES, check_run_name, pid_alive, read_status, runs_core_train,  # noqa: F401
-                             same_process, status_trainer_alive, timestamp)
+                             same_process, trainer_alive)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_DIR = ".launches"
@@ -54,7 +55,7 @@ class Launch:
     @property
     def alive(self) -> bool:
         """The launched trainer still runs (a recorded pid may since belong to another process)."""
-        return same_process(self.pid, started_near=self.started_at) and runs_core_train(self.pid) is not False
+        return same_process(self.pid, started_by=self.started_at) and runs_core_train(self.pid) is not False
 
 
 def unique_run_name(root, wanted: str) -> str:
@@ -163,7 +164,7 @@ def run_is_active(run_dir) -> bool:
     """The run's trainer process is alive: by status.json, or by its launch record before that exists."""
     run_dir = Path(run_dir)
     status = read_status_file(run_dir)
-    if status_trainer_alive(status):
+    if trainer_alive(run_dir, status):
         return True
     # Before the trainer writes status.json (or, when resuming, rewrites "cancelled" to "running").
     launch = read_launch(run_dir.parent, run_dir.name)
@@ -172,6 +173,18 @@ def run_is_active(run_dir) -> bool:
     updated = timestamp(status.get("updated_at"))
     # A final state written after this launch: the process is only exiting.
     return not (status.get("state") in FINAL_STATES and updated is not None and updated > launch.started_at)
+
+
+def timestamp(value) -> float | None:
+    """Seconds since the epoch from a number or an ISO 8601 time string (status.json's times)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
 
 
 def find_active_runs(root=None) -> list[Launch]:
@@ -208,7 +221,7 @@ def cancel_run(run_dir) -> int:
     """
     run_dir = Path(run_dir)
     status = read_status_file(run_dir)
-    if status_trainer_alive(status):
+    if trainer_alive(run_dir, status):
         pid = int(status["pid"])
         if runs_core_train(pid) is False:
             raise MaskLabError(f"{run_dir.name} is trained by process {pid}, which is not `python -m core train` "

@@ -220,46 +220,33 @@ def runs_core_train(pid) -> bool | None:
     return any(argv[i:i + 3] == [b"-m", b"core", b"train"] for i in range(len(argv)))
 
 
-# Clock slack when comparing a process's start with times written in whole seconds (status.json) or taken
-# just after the process started (a launch record).
-START_SLACK_S = 2.0
+# A process's start time from /proc is truncated (boot time in whole seconds): it may read up to 1 s early,
+# never late. The slack only absorbs small wall-clock adjustments.
+START_SLACK_S = 1.0
 
 
-def same_process(pid, started_near: float | None = None, started_before: float | None = None) -> bool:
-    """Process `pid` is alive and is the one recorded, not a later process that reused the pid.
-
-    `started_near`: when it was launched (a launch record); `started_before`: a time by which it had surely
-    started (status.json's updated_at, written by the trainer itself). Without /proc only liveness is checked.
-    """
+def same_process(pid, started_by: float | None = None) -> bool:
+    """Process `pid` is alive and started by `started_by` (a time it had surely started by: its launch, or a
+    file it wrote), so it is not a later process that reused the pid. Without /proc only liveness is checked."""
     if not pid_alive(pid):
         return False
     start = process_start_time(pid)
-    if start is None:
-        return True
-    if started_near is not None and abs(start - started_near) > START_SLACK_S:
-        return False
-    return started_before is None or start <= started_before + START_SLACK_S
+    return start is None or started_by is None or start <= started_by + START_SLACK_S
 
 
-def timestamp(value) -> float | None:
-    """Seconds since the epoch from a number or an ISO 8601 time string (status.json's times)."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:
-        return None
-
-
-def status_trainer_alive(status: dict) -> bool:
+def trainer_alive(run_dir, status: dict | None = None) -> bool:
     """status.json says starting/running and the process that wrote it still runs (not dead, not a reused pid).
 
     A trainer may run inside another program (a notebook calling the trainer): alive, though not `core train`.
     """
-    return status.get("state") in ACTIVE_STATES and same_process(
-        status.get("pid"), started_before=timestamp(status.get("updated_at")))
+    status = read_status(run_dir) if status is None else status
+    if status.get("state") not in ACTIVE_STATES:
+        return False
+    try:
+        written = (Path(run_dir) / STATUS_FILE).stat().st_mtime
+    except OSError:
+        return False
+    return same_process(status.get("pid"), started_by=written)
 
 
 def is_run_dir(path) -> bool:
@@ -287,7 +274,7 @@ def list_runs(root=None) -> pd.DataFrame:
         last = epochs[-1] if epochs else {}
         rows.append({
             "name": path.name, "state": status.get("state", "unknown"),
-            "alive": status_trainer_alive(status),
+            "alive": trainer_alive(path, status),
             "model": status.get("model"), "epoch": status.get("epoch", 0), "epochs": status.get("epochs"),
             "best_val_f1": status.get("best_val_f1"), "best_epoch": status.get("best_epoch"),
             "last_val_f1": last.get("val_f1"), "last_val_acc": last.get("val_acc"),
