@@ -6,7 +6,7 @@ from core.access import require_access
 from core.data import charts, eda
 from core.data.stats import ImageStats, channel_table, image_stats, sample_paths
 from core.errors import MaskLabError
-from core.faces.panel import face_boxes_panel
+from core.faces.panel import correct_box_panel, face_boxes_controls, gallery_captions, gallery_images
 from core.ui import AGE_EDGES_KEY, load_eval_corrupt, load_eval_table, scan_or_stop
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
@@ -226,12 +226,16 @@ with gallery_tab:
     gallery_seed = seed_col.number_input("Pick seed", min_value=0, value=0, step=1, key="data_gallery_seed",
                                          help="Change it to see other matching images; the same seed, the same pick.")
     st.markdown(f"**{len(matching)}** matching images of **{matching['person'].nunique()}** people")
+    face_boxes = face_boxes_controls(scan.data_dir, list(images["path"]))
     if matching.empty:
         st.info("No image matches these filters.")
     else:
         picked = eda.gallery_sample(matching, int(show), int(gallery_seed))
-        st.image([str(scan.data_dir / path) for path in picked["path"]], width=140,
-                 caption=[eda.image_caption(row, age_edges) for _, row in picked.iterrows()])
+        shown = list(picked["path"])
+        st.image(gallery_images(scan.data_dir, shown, face_boxes), width=140,
+                 caption=gallery_captions([eda.image_caption(row, age_edges) for _, row in picked.iterrows()],
+                                          shown, face_boxes))
+        correct_box_panel(scan.data_dir, shown, face_boxes)
 
     st.subheader("One person's 7 images")
     people = sorted((matching if not matching.empty else images)["person"].unique())
@@ -242,8 +246,6 @@ with gallery_tab:
     st.caption(f"{person}: {profile['gender']}, {int(profile['age'])} years, race {profile['race']}")
     st.image([str(scan.data_dir / path) for path in person_rows["path"]], width=110,
              caption=[f"{row['stem']}: class {int(row['label'])}" for _, row in person_rows.iterrows()])
-    face_boxes_panel(scan.data_dir, list(images["path"]), [] if matching.empty else list(picked["path"]),
-                     list(person_rows["path"]))
 
 with skipped_tab:
     st.subheader("Skipped files")

@@ -1,4 +1,4 @@
-"""The Data page's face-box panel: boxes on the gallery, the share found, detection, a hand correction.
+"""The Data page's face-box parts: boxes on the gallery, the share found, detection, a hand correction.
 
 Widgets only; the work is in core.faces (boxes, detect, view), like core/augment/editor.py for pipelines.
 """
@@ -17,18 +17,19 @@ HELP = ("A crop around the face (the **FaceCrop** step on the Augmentation page)
         "The bundled detector (dlib's HOG) finds most unmasked faces and few masked ones; images without a "
         "box crop a centred box. Boxes from another detector import with `python -m core faces --import FILE`.")
 
+BOX_HELP = {"x0": "Left edge, pixels from the image's left", "y0": "Top edge, pixels from the image's top",
+            "x1": "Right edge (exclusive), pixels from the left", "y1": "Bottom edge (exclusive), pixels from the top"}
 
-def face_boxes_panel(data_dir, all_paths: list[str], shown_paths: list[str], person_paths: list[str]) -> None:
-    """Everything the gallery tab shows and does about face boxes."""
-    st.subheader("Face boxes")
-    st.caption(HELP)
+
+def face_boxes_controls(data_dir, all_paths: list[str]) -> dict | None:
+    """The share of images with a face, a Detect button, and whether to draw boxes: the boxes, or None."""
     try:
         boxes, line = face_summary(data_dir, all_paths)
     except MaskLabError as error:
         show_error(error, f"Fix or remove {boxes_path(data_dir)}.")
-        return
+        return None
     summary_line = st.empty()  # rewritten after a detection in this run
-    summary_line.markdown(line)
+    summary_line.markdown(f"Face boxes: {line}", help=HELP)
     missing = [path for path in all_paths if path not in boxes]
     if missing and st.button(f"Detect faces in {len(missing)} images", key="data_faces_detect",
                              help="Resumable: images already in faceboxes.csv are skipped, so stopping loses little."):
@@ -39,22 +40,41 @@ def face_boxes_panel(data_dir, all_paths: list[str], shown_paths: list[str], per
                                                                              text=f"Detecting faces: {done}/{total}"))
         except MaskLabError as error:
             show_error(error)
-            return
+            return None
         st.success(summary.line())
         boxes, line = face_summary(data_dir, all_paths)
-        summary_line.markdown(line)
-    if shown_paths and st.checkbox("Show face boxes on the gallery", value=True, key="data_faces_show",
-                                   help="Green: the face box; orange: the centred box used where none was found."):
-        st.image(draw_face_boxes(data_dir, shown_paths, boxes), width=140,
-                 caption=[box_caption(boxes.get(path)) for path in shown_paths])
+        summary_line.markdown(f"Face boxes: {line}", help=HELP)
+    show = st.checkbox("Draw face boxes", value=True, key="data_faces_show",
+                       help="Green: the face box; orange: the centred box used where none was found.")
+    return boxes if show else None
 
+
+def gallery_images(data_dir, paths: list[str], boxes: dict | None) -> list:
+    """What st.image shows: the files as they are, or with their face boxes drawn."""
+    if boxes is None:
+        return [f"{data_dir}/{path}" for path in paths]
+    return draw_face_boxes(data_dir, paths, boxes)
+
+
+def gallery_captions(captions: list[str], paths: list[str], boxes: dict | None) -> list[str]:
+    if boxes is None:
+        return captions
+    return [f"{caption} · {box_caption(boxes.get(path))}" for caption, path in zip(captions, paths)]
+
+
+def correct_box_panel(data_dir, paths: list[str], boxes: dict | None) -> None:
+    """Pick a gallery image, type its box, see it drawn, save it as a hand correction."""
+    if not paths:
+        return
+    boxes = boxes or {}
     with st.expander("Correct a face box"):
-        path = st.selectbox("Image", person_paths, key="data_faces_fix_path",
+        path = st.selectbox("Image", paths, key="data_faces_fix_path", help="One of the gallery's images.",
                             format_func=lambda p: p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1])
         current = boxes.get(path)
         start = current.box if current is not None and current.box is not None else (96, 112, 288, 352)
         columns = st.columns(4)
-        values = [column.number_input(name, min_value=0, value=int(v), step=4, key=f"data_faces_fix_{name}")
+        values = [column.number_input(name, min_value=0, value=int(v), step=4, key=f"data_faces_fix_{name}",
+                                      help=BOX_HELP[name])
                   for column, name, v in zip(columns, ("x0", "y0", "x1", "y1"), start)]
         st.image(draw_face_boxes(data_dir, [path], {path: _preview(path, values)}), width=220,
                  caption=f"now: {box_caption(current)}")

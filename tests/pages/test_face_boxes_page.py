@@ -15,8 +15,11 @@ def test_the_gallery_draws_the_boxes_and_the_share_found(demo_copy):
     assert_no_exception(at)
     assert "**100%** of 84 images have a face box (84 truth); 0 not looked at yet" in all_text(at)
     assert at.checkbox(key="data_faces_show").value
-    captions = [caption for image in at.image for caption in image.captions]
-    assert captions.count("face 1.00 (truth)") >= 16  # the gallery's 16 images, then the correction preview
+    gallery = at.image[1]  # 0: darkest/brightest, 1: the gallery
+    assert len(gallery.captions) == 16 and all(c.endswith(" · face 1.00 (truth)") for c in gallery.captions)
+    at.checkbox(key="data_faces_show").uncheck().run()
+    assert_no_exception(at)
+    assert not any("face 1.00" in caption for caption in at.image[1].captions)
 
 
 def test_detect_from_the_page_then_correct_a_box(demo_copy):
