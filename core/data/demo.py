@@ -40,6 +40,7 @@ from core.data.demo_faces import HEIGHT, WIDTH, draw_look, render_face
 from core.errors import ConfigError, DataError
 from core.faces.boxes import FaceBox, write_boxes
 from core.labels import DEFAULT_AGE_EDGES, IMAGE_STEMS, MASK_BY_STEM, age_band, encode, gender_label
+from core.machine import available_cores
 
 JPEG_QUALITY = 90
 MARKER_NAME = ".masklab-demo.json"
@@ -203,20 +204,13 @@ def _eval_image_id(seed: int, index: int, stem: str) -> str:
 # Running: serial for a few people, a process pool for many
 # --------------------------------------------------------------------------------------------
 
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _render_all(out_dir: Path, jobs: list[_PersonJob], progress, workers: int | None) -> list[FaceBox]:
     """Draw every job's images; returns the true face box of each image."""
     total = 7 * len(jobs)
     boxes: list[FaceBox] = []
     if progress is not None:
         progress(0, total)
-    workers = _usable_cpus() if workers is None else max(1, int(workers))
+    workers = available_cores() if workers is None else max(1, int(workers))
     workers = min(workers, 8, max(1, len(jobs)))
     if workers == 1 or len(jobs) < _PARALLEL_MIN_PEOPLE:
         for job in jobs:

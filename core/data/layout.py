@@ -20,6 +20,7 @@ from core.data.relabel import apply_relabels, load_relabels
 from core.errors import DataError
 from core.labels import (DEFAULT_AGE_EDGES, IMAGE_STEMS, MASK_BY_STEM, age_band, check_age_edges, encode,
                          gender_label, parse_profile_folder)
+from core.machine import available_cores
 from core.progress import report
 
 TRAIN_CSV_COLUMNS = ("id", "gender", "race", "age", "path")
@@ -173,7 +174,7 @@ def check_images(data_dir: Path, rel_paths: list[str], progress=None, workers: i
     done = total - len(todo)
     tick(done, force=True)
     if todo:
-        workers = workers or min(os.cpu_count() or 1, 8)
+        workers = workers or min(available_cores(), 8)
         absolute = [str(data_dir / rel) for rel in todo]
         reasons = []
         if workers > 1 and len(todo) > 200:

@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from core.imagenet import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  (pages read them from here)
 from core.progress import report
 
 # ITU-R BT.601 luma weights: the "brightness" a person sees, dominated by green.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 PER_IMAGE_COLUMNS = ("path", "width", "height", "format", "mode", "mean_r", "mean_g", "mean_b",
                      "std_r", "std_g", "std_b", "brightness", "contrast")
 

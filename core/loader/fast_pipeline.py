@@ -10,9 +10,7 @@ from __future__ import annotations
 import albumentations as A
 import torch
 
-# ImageNet's per-channel pixel statistics (0..1 scale), what pretrained backbones expect: declared here only.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from core.imagenet import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  (the loader's API re-exports them)
 
 
 def resize_target(pipeline) -> tuple[int, int] | None:
