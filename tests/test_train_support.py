@@ -37,12 +37,17 @@ def flip_pipeline_file(path, image_size=(96, 72)) -> str:
     return str(path)
 
 
+# 24 eval people (168 images): on 42 images a guess that knows only the class mix reached the bar a trained
+# model had to pass (99.9th percentile 0.17), so a tiny float difference between CPUs decided the test.
+DEMO40_EVAL_PEOPLE = 24
+
+
 def demo40_dir(tmp_path_factory) -> Path:
     if "demo40" not in _cache:
         from core.data.demo import generate_demo_dataset
 
         out = tmp_path_factory.mktemp("demo40") / "data"
-        generate_demo_dataset(out, people=40, eval_people=6, seed=1)
+        generate_demo_dataset(out, people=40, eval_people=DEMO40_EVAL_PEOPLE, seed=1)
         _cache["demo40"] = out
     return _cache["demo40"]
 
@@ -52,13 +57,18 @@ def fast_config(data_dir, runs_root, *overrides):
 
 
 def trained_run(tmp_path_factory) -> Path:
-    """A finished 12-epoch run on demo40 (about 10 s on 2 idle CPU cores)."""
+    """A finished 20-epoch run on demo40 (about 17 s on 2 idle CPU cores).
+
+    20 epochs, not 12: at 12 the model had barely learned the mask (eval accuracy of the mask 0.76 against
+    0.71 for always "wear"), and its score moved with the CPU's vector unit (ATEN_CPU_CAPABILITY default /
+    avx2 / avx512 gave eval F1 0.11-0.17 on 42 images). At 20 it scores 0.30-0.32 on 168 images under each.
+    """
     if "run" not in _cache:
         from core.train.trainer import train_run
 
         data_dir = demo40_dir(tmp_path_factory)
         root = tmp_path_factory.mktemp("runs")
-        _cache["run"] = train_run(fast_config(data_dir, root, "train.epochs=12", "run.name=reference"), log=lambda t: None)
+        _cache["run"] = train_run(fast_config(data_dir, root, "train.epochs=20", "run.name=reference"), log=lambda t: None)
     return _cache["run"]
 
 

@@ -53,7 +53,7 @@ def ensemble_members(run_dirs=None, experiment=None, variant=None, weights=None,
 
 def check_compatible(members) -> None:
     """The members must share the class definition (age edges) and the input size."""
-    from core.train.trainer import resume_config
+    from core.train.checkpoints import resume_config
 
     first_dir, first = None, None
     for run_dir, _ in members:
@@ -70,24 +70,9 @@ def check_compatible(members) -> None:
 
 def eval_probabilities(run_dir, data_dir=None, checkpoint: str = "best", tta: bool = False) -> np.ndarray:
     """One run's softmax probabilities over the eval set, in info.csv's order."""
-    from core.data.datasets import MaskEvalDataset
-    from core.data.layout import read_eval
-    from core.train.distributed import DistInfo
-    from core.train.inputs import create_reader, create_transforms
-    from core.train.predict import load_run_model, predict_scores
-    from core.train.trainer import create_loader_for
+    from core.train.predict import predict_eval_scores
 
-    model, config, _ = load_run_model(run_dir, checkpoint)
-    device = next(model.parameters()).device
-    data_dir = Path(data_dir or config.data.dir).expanduser()
-    _, val_transform = create_transforms(config)
-    eval_images = read_eval(data_dir)
-    reader = create_reader(config, val_transform, paths=[str(data_dir / p) for p in eval_images["path"]],
-                           data_dir=data_dir)
-    dataset = MaskEvalDataset(data_dir, eval_images, transform=val_transform, reader=reader)
-    loader = create_loader_for(dataset, config, train=False, dist_info=DistInfo(0, 1, 0, device))
-    return predict_scores(model, loader, device, tta=tta, amp=config.train.amp,
-                          channels_last=config.train.channels_last)
+    return predict_eval_scores(run_dir, data_dir, checkpoint, tta)[0]
 
 
 def ensemble_val_f1(members) -> tuple[float | None, int]:
@@ -112,7 +97,7 @@ def run_ensemble(members, data_dir=None, out=None, tta: bool = False, checkpoint
     """Average the members' eval probabilities (weighted), write and validate submission.csv beside
     probs.npy and ensemble.json; returns {path, rows, members, weights, val_f1, val_images, class_counts}."""
     from core.train.submission import read_info, write_submission
-    from core.train.trainer import resume_config
+    from core.train.checkpoints import resume_config
 
     check_compatible(members)
     data_dir = Path(data_dir or resume_config(members[0][0]).data.dir).expanduser()

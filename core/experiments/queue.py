@@ -259,7 +259,7 @@ def run_item(folder, index: int, log=None) -> Path:
     status = runs.read_status(run_dir)
     if status.get("state") != "finished":
         if (run_dir / runs.LAST_CHECKPOINT).exists():
-            from core.train.trainer import resume_config
+            from core.train.checkpoints import resume_config
 
             run_dir = train_run(resume_config(run_dir), resume_dir=run_dir, log=log)
         else:

@@ -96,6 +96,15 @@ def compute_val_predictions(run_dir, progress=None) -> pd.DataFrame:
     return table
 
 
+def predict_eval_scores(run_dir, data_dir=None, checkpoint: str = "best", tta: bool = False, progress=None,
+                        batch_size: int | None = None) -> tuple[np.ndarray, dict]:
+    """(N x 18 probabilities over the eval set in info.csv order, the checkpoint) of a run;
+    `data_dir` defaults to the run's data.dir."""
+    model, config, state = load_run_model(run_dir, checkpoint)
+    data_dir = Path(data_dir or config.data.dir).expanduser()
+    return _scores(model, config, create_eval_dataset(config, data_dir), tta, progress, batch_size), state
+
+
 def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: bool = False,
             batch_size: int | None = None, progress=None) -> dict:
     """Write the submission of a run; returns {path, rows, tta, checkpoint, epoch, class_counts}.
@@ -105,9 +114,9 @@ def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: boo
     out = Path(out) if out else Path(run_dir) / runs.SUBMISSION_FILE
     if out.is_dir():
         raise ConfigError(f"--out {out}: is a directory; give the file to write, e.g. {out / runs.SUBMISSION_FILE}")
-    model, config, state = load_run_model(run_dir, checkpoint)
-    data_dir = Path(data_dir or config.data.dir).expanduser()
-    answers = _scores(model, config, create_eval_dataset(config, data_dir), tta, progress, batch_size).argmax(1)
+    data_dir = Path(data_dir or resume_config(run_dir).data.dir).expanduser()
+    scores, state = predict_eval_scores(run_dir, data_dir, checkpoint, tta, progress, batch_size)
+    answers = scores.argmax(1)
     write_submission(read_info(data_dir), answers.tolist(), out)
     return {"path": str(out), "rows": int(len(answers)), "tta": bool(tta), "checkpoint": checkpoint,
             "epoch": int(state.get("epoch", 0)), "class_counts": np.bincount(answers, minlength=18).tolist()}
