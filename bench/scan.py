@@ -25,6 +25,7 @@ os.environ["MASKLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="masklab-bench-scan-")
 
 from core.data.demo import generate_demo_dataset  # noqa: E402
 from core.data.describe import describe  # noqa: E402
+from core.machine import available_cores  # noqa: E402
 from core.progress import StderrProgress  # noqa: E402
 
 
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
         cached_s, _ = timed_describe(data_dir)
         files = summary["images"] + len(summary["skipped"]) + summary["eval_images"]
         print(f"data: {data_dir} ({summary['people']} people, {summary['images']} train + "
-              f"{summary['eval_images']} eval images, {len(summary['skipped'])} skipped), {os.cpu_count()} CPUs")
+              f"{summary['eval_images']} eval images, {len(summary['skipped'])} skipped), {available_cores()} CPUs")
         print(f"{'scan':8s} {'seconds':>8s} {'images/s':>10s}")
         for name, seconds in (("cold", cold_s), ("cached", cached_s)):
             print(f"{name:8s} {seconds:8.2f} {files / seconds:10.0f}")
