@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.access import require_access
 from core.augment import preset_names, save_pipeline
 from core.config import load_config
 from core.errors import MaskLabError
@@ -16,6 +17,8 @@ from core.experiments.spec import make_spec
 from core.train.follow import format_seconds
 from core.train.launch import config_sources, runs_root
 from core.ui import current_data_dir, load_train_scan, show_error
+
+require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 PIPELINE_KEY = "aug_pipeline"  # the Augmentation page's pipeline (core.augment.editor)
 BUILTIN = "built-in: Resize to data.image_size + Normalize"
