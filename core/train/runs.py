@@ -60,7 +60,8 @@ def runs_root(root=None) -> Path:
 
 
 def default_run_name(model_name: str) -> str:
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
+    # timm/<name> becomes timm-<name>: a run name is one folder
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{model_name.replace('/', '-')}"
 
 
 def check_run_name(name) -> str:
