@@ -154,7 +154,22 @@ SECTIONS = tuple(f.name for f in dataclasses.fields(ExperimentConfig))
 
 
 def config_from_dict(data: dict | None) -> ExperimentConfig:
-    return section_from_dict(ExperimentConfig, data or {})
+    config = section_from_dict(ExperimentConfig, data or {})
+    check_model_name_form(config.model.name)
+    return config
+
+
+def check_model_name_form(name: str) -> None:
+    """model.name is ours or timm/<name>; whether timm has that name is checked before a run starts
+    (core.train.models.check_model_name: importing timm takes seconds, too slow for every page rerun)."""
+    if name in MODEL_NAMES or (name.startswith(TIMM_PREFIX) and len(name) > len(TIMM_PREFIX)):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, MODEL_NAMES, n=3, cutoff=0.6)
+    hint = f"; close names: {', '.join(close)}" if close else ""
+    raise ConfigError(f"model.name: {name!r} is not one of {', '.join(MODEL_NAMES)}, nor timm/<name> for a timm "
+                      f"architecture (e.g. timm/{name}){hint}")
 
 
 def config_to_dict(config: ExperimentConfig) -> dict:
