@@ -93,6 +93,14 @@ def timm_model_names() -> list[str]:
     return [TIMM_PREFIX + name for name in timm.list_models()]
 
 
+def search_timm_models(query: str, limit: int = 200) -> list[str]:
+    """timm architectures whose name contains every word of `query` (timm/<name>), at most `limit`."""
+    words = query.lower().replace("timm/", "").split()
+    if not words:
+        return []
+    return [name for name in timm_model_names() if all(word in name[len(TIMM_PREFIX):] for word in words)][:limit]
+
+
 def check_model_name(name: str) -> None:
     """ConfigError naming close matches when `name` is neither ours nor a timm architecture."""
     if name in MODEL_NAMES:
