@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
-AVERAGED_CHECKPOINT = "averaged.pt"
+from core.train.runs import AVERAGED_CHECKPOINT  # noqa: F401 — the run directory's files are named there
 TOP_CHECKPOINT = "best-{epoch}.pt"  # weights of one of the train.average_epochs best epochs (average=best)
 
 

@@ -19,17 +19,16 @@ from core.train import runs
 from core.train.checkpoints import load_checkpoint, resume_config
 from core.train.distributed import resolve_device
 from core.train.inputs import images_to_device
-from core.train.averaging import AVERAGED_CHECKPOINT
 from core.train.leaderboard import VAL_PREDICTIONS
 from core.train.metrics import classification_metrics
 from core.train.models import create_model
 from core.train.run_data import create_eval_dataset, create_loader_for, create_val_dataset
 from core.train.submission import read_info, write_submission
-from core.train.tta import TTA_CHOICES, TTA_VIEWS, tta_name, tta_probabilities
+from core.train.tta import TTA_CHOICES, TTA_SCORES_FILE, TTA_VIEWS, tta_name, tta_probabilities
 
-CHECKPOINTS = {"best": runs.BEST_CHECKPOINT, "last": runs.LAST_CHECKPOINT, "averaged": AVERAGED_CHECKPOINT}
+CHECKPOINTS = {"best": runs.BEST_CHECKPOINT, "last": runs.LAST_CHECKPOINT,
+               "averaged": runs.AVERAGED_CHECKPOINT}
 WEIGHTS = ("auto", "raw", "ema")  # auto = the EMA weights where they scored a higher val F1 in that checkpoint
-TTA_SCORES_FILE = "tta_val_f1.json"
 
 
 def checkpoint_weights(state: dict, weights: str = "auto") -> tuple[dict, str]:
@@ -54,9 +53,9 @@ def load_run_model(run_dir, checkpoint: str = "best", device=None, weights: str 
         raise ConfigError(f"--checkpoint: must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
     run_dir = Path(run_dir)
     config = resume_config(run_dir)
-    if checkpoint == "averaged" and not (run_dir / AVERAGED_CHECKPOINT).exists():
-        raise ConfigError(f"{run_dir / AVERAGED_CHECKPOINT}: no averaged weights (train with train.average=swa or "
-                          f"best, to the end); use best or last")
+    if checkpoint == "averaged" and not (run_dir / runs.AVERAGED_CHECKPOINT).exists():
+        raise ConfigError(f"{run_dir / runs.AVERAGED_CHECKPOINT}: no averaged weights (train with "
+                          f"train.average=swa or best, to the end); use best or last")
     state = load_checkpoint(run_dir / CHECKPOINTS[checkpoint])
     if int(state.get("epoch", 0)) == 0:  # last.pt is written at the start, before any training
         raise ConfigError(f"{run_dir / runs.LAST_CHECKPOINT}: no epoch finished yet; nothing to predict with")
@@ -144,14 +143,6 @@ def tta_val_f1(run_dir, checkpoint: str = "best", weights: str = "auto", data_di
               "val_f1": result}
     (Path(run_dir) / TTA_SCORES_FILE).write_text(json.dumps(record), encoding="utf-8")
     return record
-
-
-def read_tta_val_f1(run_dir) -> dict | None:
-    """The last tta_val_f1 record of a run, or None."""
-    try:
-        return json.loads((Path(run_dir) / TTA_SCORES_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: bool | str = False,

@@ -42,6 +42,7 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 STATUS_FILE = "status.json"
 LAST_CHECKPOINT = "last.pt"
+AVERAGED_CHECKPOINT = "averaged.pt"  # train.average: the averaged weights, written at the end of the run
 BEST_CHECKPOINT = "best.pt"
 LOG_FILE = "train.log"
 SUSPECTS_FILE = "suspects.csv"

@@ -2,12 +2,13 @@
 per prediction; the model's softmax probabilities are averaged over the views.
 
 The views act on the batch as the model sees it (already resized and normalised), so every view keeps the
-input size: a zoom or a crop takes part of the image and resizes it back.
+input size: a zoom or a crop takes part of the image and resizes it back. torch is imported inside the
+functions: the Submission page reads the declared choices without paying for it.
 """
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+import json
+from pathlib import Path
 
 from core.errors import ConfigError
 
@@ -21,6 +22,7 @@ TTA_VIEWS = {
 }
 TTA_CHOICES = tuple(TTA_VIEWS)
 CROP_FRACTION = 0.9  # the corner crops keep 90% of each side
+TTA_SCORES_FILE = "tta_val_f1.json"  # in the run directory: core.train.predict.tta_val_f1's last record
 
 
 def tta_name(tta) -> str:
@@ -34,26 +36,38 @@ def tta_name(tta) -> str:
     return tta
 
 
-def _resize_back(part: torch.Tensor, size) -> torch.Tensor:
+def read_tta_val_f1(run_dir) -> dict | None:
+    """The last record of each TTA choice's val F1 in a run ({checkpoint, weights, epoch, val_f1}), or None."""
+    try:
+        return json.loads((Path(run_dir) / TTA_SCORES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _resize_back(part, size):
+    import torch.nn.functional as F
+
     return F.interpolate(part, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
-def _centre(images: torch.Tensor, fraction: float) -> torch.Tensor:
+def _centre(images, fraction: float):
     height, width = images.shape[-2:]
     h, w = round(height * fraction), round(width * fraction)
     top, left = (height - h) // 2, (width - w) // 2
     return _resize_back(images[..., top:top + h, left:left + w], (height, width))
 
 
-def _corner(images: torch.Tensor, bottom: bool, right: bool) -> torch.Tensor:
+def _corner(images, bottom: bool, right: bool):
     height, width = images.shape[-2:]
     h, w = round(height * CROP_FRACTION), round(width * CROP_FRACTION)
     top, left = (height - h) if bottom else 0, (width - w) if right else 0
     return _resize_back(images[..., top:top + h, left:left + w], (height, width))
 
 
-def view(images: torch.Tensor, name: str) -> torch.Tensor:
+def view(images, name: str):
     """One named view of an N x C x H x W batch."""
+    import torch
+
     if name.startswith("hflip_"):
         return view(torch.flip(images, dims=[3]), name[len("hflip_"):])
     if name == "identity":
@@ -68,7 +82,7 @@ def view(images: torch.Tensor, name: str) -> torch.Tensor:
     raise ConfigError(f"TTA view {name!r} is not declared")
 
 
-def tta_probabilities(model, images: torch.Tensor, tta: str = "none") -> torch.Tensor:
+def tta_probabilities(model, images, tta: str = "none"):
     """Mean softmax probabilities of `model` over the views of `tta` (float32, N x classes)."""
     views = TTA_VIEWS[tta_name(tta)]
     total = None
