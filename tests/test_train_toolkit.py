@@ -277,3 +277,47 @@ def test_the_val_f1_of_each_tta_choice_is_scored_and_kept_for_the_page(demo_data
     assert record["val_f1"]["flip"] == pytest.approx(classification_metrics(flip["labels"], flip["scores"].argmax(1))["f1"],
                                                      abs=1e-6)
     assert np.isfinite(list(record["val_f1"].values())).all()
+
+
+# ----- accumulation under DDP ------------------------------------------------------------------------
+def _ddp_accumulation_worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
+    import torch.distributed as dist
+    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    images, targets = torch.randn(24, 3, 8, 8), torch.randint(0, 5, (24,))
+    model = DistributedDataParallel(_toy_model())
+    reductions = []
+
+    def counting_hook(state, bucket):  # called once per gradient bucket all-reduce
+        reductions.append(bucket.index())
+        return allreduce_hook(state, bucket)
+
+    model.register_comm_hook(dist.group.WORLD, counting_hook)
+    parts = _toy_parts(model, accum=3)
+    mine = images[rank * 12:(rank + 1) * 12], targets[rank * 12:(rank + 1) * 12]  # each rank: 3 batches of 4
+    for step in range(1, 4):
+        window, last = accumulation_window(step, 3, 3)
+        train_step(parts, mine[0][(step - 1) * 4:step * 4], mine[1][(step - 1) * 4:step * 4], window=window,
+                   last=last)
+    torch.save({"params": [p.detach() for p in model.module.parameters()], "reductions": len(reductions)},
+               f"{out_dir}/rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_accumulation_under_ddp_reduces_once_per_window_and_matches_one_big_batch(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_accumulation_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    assert [r["reductions"] for r in ranks] == [1, 1]  # the two batches before the last skipped the all-reduce
+    torch.manual_seed(1)
+    images, targets = torch.randn(24, 3, 8, 8), torch.randint(0, 5, (24,))
+    big = _toy_parts(_toy_model())
+    train_step(big, images, targets)  # one step on all 24 images in one process
+    for rank in ranks:
+        for got, expected in zip(rank["params"], big.model.parameters()):
+            assert torch.allclose(got, expected, atol=1e-6)
