@@ -4,8 +4,11 @@
     optimizer, schedule -> for each epoch: train, validate, log, checkpoint, early stop.
 
 The data of a run is built by core.train.run_data, checkpoints and random state by core.train.checkpoints
-(prediction and the experiments engine use both too). One optimisation step is `train_step`, which the
-loop and bench/train.py share.
+(prediction and the experiments engine use both too). One batch's step is `train_step`, which the loop
+and bench/train.py share: with train.accum_steps=K it steps the optimizer (and the EMA of
+core.train.averaging) at the end of each window of K batches. A cancel waits for the window's end, so a
+checkpoint never holds half-summed gradients. With train.ema each epoch validates the EMA weights too; with
+train.average the run ends by writing averaged.pt.
 
 CUDA when present (AMP in bf16 where supported else fp16 with a GradScaler, channels_last, non_blocking
 copies, optional torch.compile); the CPU path uses none of them. Under torchrun the model is wrapped in
@@ -471,6 +474,7 @@ class Trainer:
             return
         import copy
 
+        barrier()  # rank 0 has written the last best-<epoch>.pt that the other ranks read
         average = self.averager.averaged_model(copy.deepcopy(unwrap(self.model_plain)),
                                                lambda path: load_checkpoint(path)["model"])
         if average is None:
