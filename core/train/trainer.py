@@ -610,6 +610,7 @@ class Trainer:
         write_suspects(self.run_dir, self.noise.suspects(self.train_set.images, self.config.train.noise_skip_epochs,
                                                          self.config.train.noise_min_fraction,
                                                          tuple(self.config.data.age_edges)))
+        self._set_status(epoch=epoch, step=0, best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
         ema_text = f" | EMA val f1 {ema['f1']:.4f}" if ema else ""
         self._say(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
                   f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}{ema_text}"
