@@ -35,11 +35,19 @@ def _model_config(*overrides):
 
 # ----- timm models and their weights ---------------------------------------------------------------
 def test_a_timm_model_trains_with_ema_accumulation_and_swa_then_predicts(demo_data_dir, tmp_path):
+    from core.train.follow import run_weights_line
+
+    weights = tmp_path / "start.pth"
+    torch.save(create_model(_model_config(f"model.name={TIMM_TINY}")).state_dict(), weights)
     config = tiny_config(demo_data_dir, tmp_path / "runs", *TIMM_SETTINGS, "model.drop_path=0.1", "train.epochs=2",
                          "train.ema=true", "train.ema_decay=0.9", "train.accum_steps=2", "train.average=swa",
-                         "train.average_epochs=2")
+                         "train.average_epochs=2", f"model.pretrained={weights}")
     run_dir = _quiet(config)
     assert run_dir.name.endswith("-timm-test_efficientnet")  # one folder, not timm/
+    tensors = len(torch.load(weights, weights_only=True))
+    assert f"weights: {weights} ({tensors} of {tensors} tensors matched)" in (run_dir / "train.log").read_text()
+    assert f"{weights} — {tensors} of {tensors} tensors matched" in run_weights_line(run_dir)
+    assert runs.read_status(run_dir)["state"] == "finished"
     epochs = runs.read_metrics(run_dir, "epoch")
     assert [e["epoch"] for e in epochs] == [1, 2] and all("ema_val_f1" in e for e in epochs)
     last = torch.load(run_dir / "last.pt", weights_only=True)
@@ -213,6 +221,7 @@ def test_resume_mid_epoch_with_ema_accumulation_and_averaging_is_exact(demo_data
     last = torch.load(run_dir / "last.pt", weights_only=True)
     assert last["epoch"] == 1 and last["step"] == 3  # stopped at the end of the accumulation window, not mid-window
     _quiet(resume_config(run_dir), resume_dir=run_dir)
+    assert runs.read_status(run_dir)["state"] == "finished" and runs.read_status(run_dir)["epoch"] == 3
 
     reference = _quiet(tiny_config(demo_data_dir, tmp_path / "runs", *settings, "run.name=whole"))
     for key in ("train_loss", "val_loss", "val_f1", "ema_val_loss", "ema_val_f1"):
