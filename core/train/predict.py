@@ -50,7 +50,7 @@ def load_run_model(run_dir, checkpoint: str = "best", device=None, weights: str 
     """(model in eval mode on `device`, config, checkpoint dict) of a run; the dict's "weights" says
     which weights were loaded (raw or ema)."""
     if checkpoint not in CHECKPOINTS:
-        raise ConfigError(f"--checkpoint: must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
+        raise ConfigError(f"--checkpoint: must be best or last (or averaged, after train.average), got {checkpoint!r}")
     run_dir = Path(run_dir)
     config = resume_config(run_dir)
     if checkpoint == "averaged" and not (run_dir / runs.AVERAGED_CHECKPOINT).exists():
