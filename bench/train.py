@@ -6,6 +6,8 @@ Measures, in the same run and on the same device (CUDA when present, else CPU):
   compute  - the training step alone on one batch already on the device (the ceiling);
   loader   - the real step fed by the configured DataLoader, with the time blocked waiting for the next
              batch (data wait) timed separately.
+  toolkit  - the compute-only step with gradient accumulation (train.accum_steps) and EMA (train.ema) on
+             and off, each against the plain step of the same run.
 Prints samples/s of both, their ratio, and the data-wait share. On a GPU the loader loop synchronises at
 each step boundary so that the wait is measured, not hidden in asynchronous kernels (it also costs the
 overlap of one step's compute with the next batch's copy, so it slightly undercounts loader samples/s). The device line says which hardware the
@@ -14,6 +16,7 @@ figures come from; a GPU figure is printed only when a GPU ran it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import sys
 import time
@@ -29,7 +32,7 @@ from core.train.distributed import setup_distributed  # noqa: E402
 from core.train.inputs import images_to_device  # noqa: E402
 from core.train.models import create_model  # noqa: E402
 from core.train.run_data import create_loader_for, create_run_data, resolve_data_dir  # noqa: E402
-from core.train.trainer import cpu_threads, create_training_parts, train_step  # noqa: E402
+from core.train.trainer import accumulation_window, cpu_threads, create_training_parts, train_step  # noqa: E402
 
 
 def sync(device) -> None:
@@ -37,11 +40,37 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def toolkit_rate(config, data, steps_per_epoch, device, channels_last, batch, steps: int, accum: int,
+                 ema: bool) -> float:
+    """Compute-only samples/s of the trainer's step with `accum` batches per optimizer step and EMA on/off."""
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, accum_steps=accum, ema=ema))
+    seed_everything(0)
+    model = create_model(config.model).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    parts = create_training_parts(config, model, data.train_set.labels, steps_per_epoch, device)
+    model.train()
+    images = images_to_device(batch["image"], device, channels_last)
+    targets = batch["label"].to(device)
+    steps = max(accum, steps // accum * accum)  # whole accumulation windows
+    for step in range(1, 2 * accum + 1):  # warm-up, EMA copy included
+        window, last = accumulation_window(step, 2 * accum, accum)
+        train_step(parts, images, targets, batch, window=window, last=last)
+    sync(device)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        window, last = accumulation_window(step, steps, accum)
+        train_step(parts, images, targets, batch, window=window, last=last)
+    sync(device)
+    return steps * len(targets) / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"))
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--accum", type=int, default=4, help="accum_steps of the toolkit rows")
     args = parser.parse_args()
     config = check_config(load_config(args.config, overrides=args.set), warn=print)
     device = setup_distributed(config.train.device).device
@@ -106,6 +135,14 @@ def main() -> None:
     print(f"compute only      : {compute_rate:8.1f} samples/s (baseline)")
     print(f"with real loader  : {loader_rate:8.1f} samples/s  ratio {loader_rate / compute_rate:.2f}x of compute")
     print(f"data wait share   : {waited / total:6.1%} of the step time")
+
+    print(f"toolkit (compute only, batch {config.loader.batch_size}; ratios against plain measured here):")
+    rates = {}
+    for accum, ema in ((1, False), (args.accum, False), (1, True), (args.accum, True)):
+        rates[accum, ema] = toolkit_rate(config, data, len(train_loader), device, channels_last, batch, args.steps,
+                                         accum, ema)
+        label = f"accum_steps {accum}, ema {'on ' if ema else 'off'}"
+        print(f"  {label:<24}: {rates[accum, ema]:8.1f} samples/s  {rates[accum, ema] / rates[1, False]:.2f}x")
 
 
 if __name__ == "__main__":

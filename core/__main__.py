@@ -86,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--run", required=True, metavar="RUN_DIR")
     predict.add_argument("--data-dir", required=True)
     predict.add_argument("--out", help="default: RUN_DIR/submission.csv")
-    predict.add_argument("--checkpoint", default="best", help="best or last")
-    predict.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
+    predict.add_argument("--checkpoint", default="best", help="best, last or averaged (train.average)")
+    predict.add_argument("--weights", default="auto", help="raw, ema, or auto (EMA where it scored higher)")
+    predict.add_argument("--tta", nargs="?", const="flip", default="none", metavar="CHOICE",
+                         help="test-time augmentation: none, flip (the default of a bare --tta), scales, "
+                              "flip+scales or crops")
     predict.set_defaults(handler="core.train.cli:predict")
 
     from core.experiments.cli import add_parser as add_experiment_parser

@@ -23,6 +23,7 @@ from core.params import Param, params_of, section_from_dict, section_to_dict, se
 MODEL_NAMES = ("small_cnn", "resnet18", "resnet34", "resnet50", "efficientnet_b0", "efficientnet_b1",
                "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "mobilenet_v3_small", "mobilenet_v3_large",
                "convnext_tiny")
+TIMM_PREFIX = "timm/"  # model.name=timm/<any timm architecture>, e.g. timm/efficientnetv2_s
 
 
 @dataclass
@@ -51,13 +52,21 @@ class AugmentConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = setting("resnet18", "Network: a small CNN for CPU demos or a torchvision backbone", choices=MODEL_NAMES)
+    name: str = setting("resnet18", "Network: small_cnn for CPU demos, a torchvision backbone "
+                                    f"({', '.join(MODEL_NAMES[1:])}), or timm/<name> for any timm architecture "
+                                    "(checked before a run starts)")
     heads: str = setting("single", "single = one 18-way head; multi = mask, gender and age heads combined "
                                    "into the 18 classes", choices=("single", "multi"))
-    pretrained: str = setting("", "Pretrained weights: empty = none, 'imagenet' = torchvision's download, "
-                                  "or the path of a .pth state dict")
+    pretrained: str = setting("", "Pretrained weights: empty = none; 'imagenet' = torchvision's download, or for "
+                                  "timm/ models the Hugging Face cache (downloaded only where the machine can); "
+                                  "or a file: .pth/.pt/.bin state dict or checkpoint (timm or torchvision), "
+                                  ".safetensors")
+    partial_load: bool = setting(False, "Load pretrained weights even when some of the model's tensors (other "
+                                        "than the classifier) are not in the file; the log says how many matched")
     width: int = setting(32, "Channels of the first small_cnn block (doubles each block)", min=4, max=256)
     dropout: float = setting(0.2, "Dropout before the classifier", min=0.0, max=0.9, step=0.05)
+    drop_path: float = setting(0.0, "Stochastic depth rate (timm models that have it: EfficientNet, ConvNeXt, "
+                                    "ViT, Swin...); 0 = off", min=0.0, max=0.9, step=0.05)
 
 
 @dataclass
@@ -105,6 +114,17 @@ class TrainConfig:
     log_every: int = setting(10, "Write a step line to metrics.jsonl every this many steps (the only times a "
                                  "step waits for the GPU; under torchrun also how often the ranks check for a "
                                  "cancel)", min=1)
+    accum_steps: int = setting(1, "Gradient accumulation: one optimizer step every this many batches (effective "
+                                  "batch = loader.batch_size x accum_steps x GPUs); the LR schedule counts "
+                                  "optimizer steps", min=1, max=1024)
+    ema: bool = setting(False, "Keep an exponential moving average of the weights (timm ModelEmaV3), validated "
+                               "and checkpointed beside the raw weights")
+    ema_decay: float = setting(0.999, "EMA decay per optimizer step, strictly between 0 and 1 (0.999 averages about "
+                                      "the last 1000 steps)", min=0.0, max=1.0, step=0.0001)
+    average: str = setting("none", "Weight averaging into averaged.pt: swa = average of the last "
+                                   "train.average_epochs epochs' weights (BatchNorm recomputed), best = average of "
+                                   "the train.average_epochs best checkpoints", choices=("none", "swa", "best"))
+    average_epochs: int = setting(3, "Epochs (swa) or best checkpoints (best) averaged", min=2, max=100)
     noise_skip_epochs: int = setting(1, "Label-noise finder: ignore the first epochs (everything is wrong early)",
                                      min=0)
     noise_min_fraction: float = setting(0.5, "Label-noise finder: list images misclassified in more than this "
@@ -134,7 +154,22 @@ SECTIONS = tuple(f.name for f in dataclasses.fields(ExperimentConfig))
 
 
 def config_from_dict(data: dict | None) -> ExperimentConfig:
-    return section_from_dict(ExperimentConfig, data or {})
+    config = section_from_dict(ExperimentConfig, data or {})
+    check_model_name_form(config.model.name)
+    return config
+
+
+def check_model_name_form(name: str) -> None:
+    """model.name is ours or timm/<name>; whether timm has that name is checked before a run starts
+    (core.train.models.check_model_name: importing timm takes seconds, too slow for every page rerun)."""
+    if name in MODEL_NAMES or (name.startswith(TIMM_PREFIX) and len(name) > len(TIMM_PREFIX)):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, MODEL_NAMES, n=3, cutoff=0.6)
+    hint = f"; close names: {', '.join(close)}" if close else ""
+    raise ConfigError(f"model.name: {name!r} is not one of {', '.join(MODEL_NAMES)}, nor timm/<name> for a timm "
+                      f"architecture (e.g. timm/{name}){hint}")
 
 
 def config_to_dict(config: ExperimentConfig) -> dict:
@@ -196,6 +231,15 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
         check_age_edges(config.data.age_edges, name="data.age_edges")
     except DataError as error:
         raise ConfigError(str(error)) from None
+    if not 0.0 < config.train.ema_decay < 1.0:
+        raise ConfigError(f"train.ema_decay: {config.train.ema_decay} must be strictly between 0 and 1 "
+                          f"(e.g. 0.999)")
+    if config.train.average == "swa" and config.train.average_epochs > config.train.epochs:
+        raise ConfigError(f"train.average_epochs: {config.train.average_epochs} is more than train.epochs "
+                          f"({config.train.epochs}); average fewer epochs or train longer")
+    from core.train.models import check_model_name  # timm is imported only for a timm/ name
+
+    check_model_name(config.model.name)
     cores = available_cores()
     if config.loader.num_workers > cores:
         if warn is not None:

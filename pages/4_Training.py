@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.access import require_access
 from core.augment import preset_names, save_pipeline
-from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
+from core.config import MODEL_NAMES, TIMM_PREFIX, ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
 from core.loader.settings import loader_config_from_session
 from core.params import section_to_dict
@@ -63,6 +63,9 @@ def follow_panel(run_dir, ticking: bool) -> None:
     st.markdown(f"**{progress.name}** — {state_line}")
     if progress.state == "failed":
         st.error(f"The run failed: {progress.error}\n\nSee the log below; fix the cause, then Resume or start a new run.")
+    weights_line = follow.run_weights_line(run_dir)
+    if weights_line:
+        st.caption(weights_line)
     st.progress(progress.epoch_fraction, text=progress.epoch_text)
     st.progress(progress.step_fraction, text=progress.step_text)
     columns = st.columns(5)
@@ -138,6 +141,38 @@ def widget_values(section: str, base: dict, skip=()) -> dict:
     return section_widgets(section, type(getattr(ExperimentConfig(), section)), base[section], WIDGET_PREFIX, skip)
 
 
+TIMM_OPTION = "timm/… (search timm's models)"
+
+
+@st.cache_data(show_spinner="Searching timm's models (the first search imports timm)...")
+def timm_matches(query: str) -> list[str]:
+    from core.train.models import search_timm_models
+
+    return search_timm_models(query)
+
+
+def model_picker(current: str) -> str:
+    """Our models, or any timm architecture found by searching timm's list; its existence is checked again
+    before the run starts."""
+    options = [*MODEL_NAMES, TIMM_OPTION]
+    picked = st.selectbox("model.name", options, key=f"{WIDGET_PREFIX}model.name",
+                          index=options.index(current if current in MODEL_NAMES else TIMM_OPTION),
+                          help="small_cnn trains on a laptop CPU in minutes; torchvision backbones; or any of "
+                               "timm's architectures (EfficientNetV2, ConvNeXt, Swin, ViT...)")
+    if picked != TIMM_OPTION:
+        return picked
+    default = current[len(TIMM_PREFIX):] if current.startswith(TIMM_PREFIX) else "efficientnet"
+    query = st.text_input("Search timm's models", value=default, key="train_timm_search",
+                          help="Words the name contains, e.g. 'convnext tiny', 'efficientnetv2', 'swin'")
+    matches = timm_matches(query)
+    if not matches:
+        st.warning(f"No timm model name contains {query!r}; try fewer or shorter words.")
+        return TIMM_PREFIX + query.strip()  # the config check then names close matches
+    index = matches.index(current) if current in matches else 0
+    return st.selectbox(f"timm model ({len(matches)} found{', first 200' if len(matches) == 200 else ''})",
+                        matches, index=index, key="train_timm_model")
+
+
 def loader_defaults(base: dict) -> tuple[dict, str]:
     """The Loader page's settings when the user visited it, else the starting config's."""
     exported = loader_config_from_session(st.session_state)
@@ -183,7 +218,9 @@ with loader_tab:
     values.update(widget_values("loader", {"loader": loader_base}))
 for tab, section in zip(section_tabs, SECTIONS):
     with tab:
-        values.update(widget_values(section, base))
+        if section == "model":
+            values["model.name"] = model_picker(base["model"]["name"])
+        values.update(widget_values(section, base, skip=("name",) if section == "model" else ()))
 
 model_name = values.get("model.name") or "run"
 if st.session_state.get(AUTO_NAME_KEY, ("", ""))[0] != model_name:
@@ -226,6 +263,10 @@ if active:
                           help="Both runs share the CPU/GPU and each slows down")
 if st.button("Start training", key="train_start", type="primary", disabled=not confirm):
     try:
+        if config.model.name.startswith(TIMM_PREFIX):  # before a process starts: timm knows the name?
+            from core.train.models import check_model_name
+
+            check_model_name(config.model.name)
         for split, choice in pipeline_choices.items():
             if choice == PAGE_PIPELINE:
                 save_pipeline(page_pipeline, pipeline_files[split])

@@ -1,18 +1,21 @@
-"""Submission: a run's checkpoint over the eval set (optionally with flip TTA), a validated submission.csv
-saved in the run directory, its class distribution beside the training one, and the download."""
+"""Submission: a run's checkpoint (raw or EMA weights, or the averaged weights) over the eval set with a TTA
+choice (each choice's val F1 one click away), a validated submission.csv saved in the run directory, its
+class distribution beside the training one, and the download."""
 import streamlit as st
 
 from core.access import require_access
 from core.errors import MaskLabError
 from core.train import charts, follow, leaderboard
 from core.train.launch import runs_root
-from core.train.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
+from core.train.runs import AVERAGED_CHECKPOINT, BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
+from core.train.tta import TTA_CHOICES, TTA_VIEWS, read_tta_val_f1
 from core.train.submission import validate_submission
 from core.ui import current_data_dir, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
-CHECKPOINT_FILES = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}
+CHECKPOINT_FILES = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT, "averaged": AVERAGED_CHECKPOINT}
+WEIGHTS = ("auto", "raw", "ema")
 
 st.title("Submission")
 st.caption("Predict the eval set with a trained run and download submission.csv (ImageID, ans in info.csv's order).")
@@ -34,11 +37,29 @@ def describe_run(name: str) -> str:
 
 run_name = st.selectbox("Run", [run.name for run in runs], key="sub_run", format_func=describe_run)
 run_dir = root / run_name
-left, right = st.columns(2)
-checkpoint = left.radio("Checkpoint", list(CHECKPOINT_FILES), key="sub_checkpoint", horizontal=True,
-                        help="best = the epoch with the highest val macro F1; last = the latest epoch")
-tta = right.checkbox("TTA (average with the horizontally flipped image)", key="sub_tta",
-                     help="Test-time augmentation: two forward passes per image, usually a small F1 gain")
+checkpoints = [name for name, file in CHECKPOINT_FILES.items() if name != "averaged" or (run_dir / file).exists()]
+left, middle, right = st.columns(3)
+checkpoint = left.radio("Checkpoint", checkpoints, key="sub_checkpoint", horizontal=True,
+                        help="best = the epoch with the highest val macro F1; last = the latest epoch; averaged = "
+                             "the run's averaged weights (train.average: SWA or the best checkpoints)")
+weights = middle.radio("Weights", WEIGHTS, key="sub_weights", horizontal=True,
+                       help="For a run trained with train.ema: raw or EMA weights; auto = the one with the higher "
+                            "val F1 in that checkpoint (raw when the run has no EMA)")
+
+
+def scored(record: dict | None) -> dict:
+    """The val F1 of each TTA choice when they were scored with this checkpoint and these weights."""
+    if not record or record.get("checkpoint") != checkpoint or \
+            (weights != "auto" and record.get("weights") != weights):
+        return {}
+    return record["val_f1"]
+
+
+tta_f1 = scored(read_tta_val_f1(run_dir))
+tta = right.selectbox("TTA", TTA_CHOICES, key="sub_tta",
+                      format_func=lambda name: name + (f" · val F1 {tta_f1[name]:.4f}" if name in tta_f1 else ""),
+                      help="Test-time augmentation: the model's probabilities averaged over views of each image "
+                           "(" + "; ".join(f"{n}: {len(v)} passes" for n, v in TTA_VIEWS.items()) + ")")
 
 data_dir = current_data_dir()
 ready = True
@@ -60,14 +81,33 @@ if st.button("Make submission", key="sub_make", type="primary", disabled=not rea
     from core.train.predict import predict  # imports torch: only when asked
 
     try:
-        result = predict(run_dir, data_dir=data_dir, checkpoint=checkpoint, tta=tta,
+        result = predict(run_dir, data_dir=data_dir, checkpoint=checkpoint, tta=tta, weights=weights,
                          progress=st_progress_callback("Predicting the eval set"))
     except Exception as error:  # noqa: BLE001 — a damaged checkpoint fails inside torch.load in many ways
         show_checkpoint_error(error, CHECKPOINT_FILES[checkpoint], run_name,
                               "Pick the other checkpoint, resume the run, or train it again.")
     else:
+        tta_text = f", {result['tta']} TTA" if result["tta"] != "none" else ""
         st.success(f"Wrote {result['rows']} predictions with the {result['checkpoint']} checkpoint (epoch "
-                   f"{result['epoch']}{', flip TTA' if result['tta'] else ''}) to {result['path']}.")
+                   f"{result['epoch']}, {result['weights']} weights{tta_text}) to {result['path']}.")
+
+# ---------------------------------------------------------------- TTA choices on the validation set
+with st.expander("Which TTA? Each choice's val F1 on this run's validation set", expanded=bool(tta_f1)):
+    st.caption("The run's own validation people, through the checkpoint and weights chosen above: a TTA choice "
+               "worth its extra passes raises this F1. It takes one pass of the validation set per view.")
+    if st.button("Score each TTA choice", key="sub_tta_score", disabled=not (run_dir / CHECKPOINT_FILES[checkpoint]).exists()):
+        from core.train.predict import tta_val_f1
+
+        try:
+            record = tta_val_f1(run_dir, checkpoint, weights, progress=st_progress_callback("Scoring TTA choices"))
+            tta_f1 = record["val_f1"]
+        except Exception as error:  # noqa: BLE001 — as above: a damaged checkpoint fails inside torch
+            show_checkpoint_error(error, CHECKPOINT_FILES[checkpoint], run_name,
+                                  "Pick the other checkpoint, resume the run, or train it again.")
+    if tta_f1:
+        st.dataframe([{"TTA": name, "forward passes": len(TTA_VIEWS[name]), "val F1": value,
+                       "vs none": value - tta_f1["none"]} for name, value in tta_f1.items()],
+                     hide_index=True, key="sub_tta_table")
 
 # ---------------------------------------------------------------- the run's submission file
 submission_path = run_dir / SUBMISSION_FILE

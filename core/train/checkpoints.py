@@ -105,7 +105,7 @@ RESUMABLE_CHANGES = {
     "data": ("dir",),
     "augment": (),
     "loader": None,   # None: any key (except after a cancel mid-epoch, checked by the trainer)
-    "model": ("pretrained",),  # the weights come from the checkpoint anyway
+    "model": ("pretrained", "partial_load"),  # the weights come from the checkpoint anyway
     "loss": (),
     "optim": ("lr", "grad_clip"),
     "sched": (),

@@ -36,11 +36,12 @@ def predict(args) -> int:
     from core.train.predict import predict as run_predict
 
     result = run_predict(args.run, data_dir=args.data_dir, out=args.out, checkpoint=getattr(args, "checkpoint", "best"),
-                         tta=bool(getattr(args, "tta", False)), progress=StderrProgress("predict"))
+                         tta=getattr(args, "tta", "none"), weights=getattr(args, "weights", "auto"),
+                         progress=StderrProgress("predict"))
     if getattr(args, "json", False):
         print(json.dumps(result))
     else:
         print(f"wrote {result['path']} ({result['rows']} rows, {result['checkpoint']} checkpoint of epoch "
-              f"{result['epoch']}{', flip TTA' if result['tta'] else ''})", file=sys.stderr)
+              f"{result['epoch']}, {result['weights']} weights, TTA {result['tta']})", file=sys.stderr)
         print(result["path"])
     return 0

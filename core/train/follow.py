@@ -207,3 +207,13 @@ def run_data_dir(run_dir) -> Path:
 
     data_dir = Path(str(read_config(run_dir).get("data", {}).get("dir") or "")).expanduser()
     return data_dir if data_dir.is_absolute() else REPO_ROOT / data_dir
+
+
+def run_weights_line(run_dir) -> str | None:
+    """Which pretrained weights the run started from and how many tensors matched (status.json), or None."""
+    weights = read_status_file(run_dir).get("weights")
+    if not weights:
+        return None
+    return (f"Pretrained weights: {weights['source']} — {weights['matched']} of {weights['total']} tensors matched"
+            + (f" (not loaded: {', '.join(weights['skipped'][:4])}{' ...' if len(weights['skipped']) > 4 else ''})"
+               if weights.get("skipped") else ""))

@@ -1,5 +1,7 @@
-"""`create_model(config)`: a small CNN for CPU demos, or a torchvision backbone with an 18-way head
-or three heads (mask, gender, age) combined into the 18 classes.
+"""`create_model(config)`: a small CNN for CPU demos, a torchvision backbone, or any timm model
+(`timm/<name>`), with an 18-way head or three heads (mask, gender, age) combined into the 18 classes.
+Pretrained weights come through core.train.weights (local files, the Hugging Face cache), never a
+surprise download.
 
 Every model returns 18 class scores. The three-head model returns joint log-probabilities
 log p(mask) + log p(gender) + log p(age) in class order (6*mask + 3*gender + age): softmax of them is
@@ -13,9 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.config import MODEL_NAMES
+from core.config import MODEL_NAMES, TIMM_PREFIX
 from core.errors import ConfigError
 from core.labels import NUM_CLASSES
+from core.train.weights import WeightsReport, load_matching, read_state_dict, timm_cached_weights
 
 TORCHVISION_MODELS = tuple(name for name in MODEL_NAMES if name != "small_cnn")  # the names live in core.config
 HEADS = ("single", "multi")
@@ -61,27 +64,104 @@ class ThreeHeads(nn.Module):
 
 def create_model(config) -> nn.Module:
     """The model of `config.model` (a ModelConfig), pretrained weights loaded when asked."""
+    return build_model(config)[0]
+
+
+def build_model(config) -> tuple[nn.Module, WeightsReport | None]:
+    """(model, which pretrained weights it got, or None) for `config.model`."""
     out_features = NUM_CLASSES if config.heads == "single" else sum(HEAD_SIZES)
+    check_model_name(config.name)
+    report = None
     if config.name == "small_cnn":
         if config.pretrained:
             raise ConfigError("model.pretrained: small_cnn has no pretrained weights; leave it empty")
         backbone = SmallCNN(out_features, width=config.width, dropout=config.dropout)
-    elif config.name in TORCHVISION_MODELS:
-        backbone = torchvision_backbone(config.name, out_features, config.pretrained, config.dropout)
+    elif config.name.startswith(TIMM_PREFIX):
+        backbone, report = timm_backbone(config, out_features)
     else:
-        raise ConfigError(f"model.name: {config.name!r} is not one of {', '.join(MODEL_NAMES)}")
-    return backbone if config.heads == "single" else ThreeHeads(backbone)
+        backbone, report = torchvision_model(config.name, out_features, config.pretrained, config.dropout,
+                                             config.partial_load)
+    if config.drop_path and not config.name.startswith(TIMM_PREFIX):
+        raise ConfigError(f"model.drop_path: {config.name} has no stochastic depth; set it to 0 or pick a timm model")
+    return (backbone if config.heads == "single" else ThreeHeads(backbone)), report
+
+
+def timm_model_names() -> list[str]:
+    """Every architecture timm can build, as model.name values (timm/<name>)."""
+    import timm
+
+    return [TIMM_PREFIX + name for name in timm.list_models()]
+
+
+def search_timm_models(query: str, limit: int = 200) -> list[str]:
+    """timm architectures whose name contains every word of `query` (timm/<name>), at most `limit`."""
+    words = query.lower().replace("timm/", "").split()
+    if not words:
+        return []
+    return [name for name in timm_model_names() if all(word in name[len(TIMM_PREFIX):] for word in words)][:limit]
+
+
+def check_model_name(name: str) -> None:
+    """ConfigError naming close matches when `name` is neither ours nor a timm architecture."""
+    if name in MODEL_NAMES:
+        return
+    if name.startswith(TIMM_PREFIX):
+        import timm
+
+        if timm.is_model(name[len(TIMM_PREFIX):]):
+            return
+    import difflib
+
+    known = list(MODEL_NAMES) + timm_model_names()
+    bare = name[len(TIMM_PREFIX):] if name.startswith(TIMM_PREFIX) else name
+    close = difflib.get_close_matches(name, known, n=4, cutoff=0.6) or \
+        difflib.get_close_matches(TIMM_PREFIX + bare, known, n=4, cutoff=0.6)
+    hint = f"; close names: {', '.join(close)}" if close else ""
+    raise ConfigError(f"model.name: {name!r} is not a model here (ours: {', '.join(MODEL_NAMES)}; or "
+                      f"timm/<name> for any timm architecture){hint}")
+
+
+def timm_backbone(config, out_features: int) -> tuple[nn.Module, WeightsReport | None]:
+    """timm.create_model without its download: weights come from a file or the Hugging Face cache."""
+    import timm
+
+    name = config.name[len(TIMM_PREFIX):]
+    kwargs = {"num_classes": out_features, "drop_rate": config.dropout}
+    if config.drop_path:
+        kwargs["drop_path_rate"] = config.drop_path
+    try:
+        model = timm.create_model(name, pretrained=False, **kwargs)
+    except TypeError as error:  # an architecture without stochastic depth refuses the keyword
+        if "drop_path_rate" in str(error):
+            raise ConfigError(f"model.drop_path: timm/{name} has no stochastic depth; set model.drop_path=0") from None
+        raise
+    if not config.pretrained:
+        return model, None
+    path = timm_cached_weights(name) if config.pretrained == "imagenet" else Path(config.pretrained).expanduser()
+    classifier = model.pretrained_cfg.get("classifier") or ()
+    head = (classifier,) if isinstance(classifier, str) else tuple(classifier)
+    report = load_matching(model, read_state_dict(path), str(path), config.name, head=head,
+                           allow_partial=config.partial_load)
+    return model, report
 
 
 def torchvision_backbone(name: str, out_features: int, pretrained: str, dropout: float) -> nn.Module:
+    return torchvision_model(name, out_features, pretrained, dropout)[0]
+
+
+def torchvision_model(name: str, out_features: int, pretrained: str, dropout: float,
+                      allow_partial: bool = False) -> tuple[nn.Module, WeightsReport | None]:
     import torchvision
 
     weights = imagenet_weights(name) if pretrained == "imagenet" else None
     model = torchvision.models.get_model(name, weights=weights)
+    report = WeightsReport(f"torchvision {weights.name} ({weights.url})", len(model.state_dict()),
+                           len(model.state_dict()), []) if weights is not None else None
+    head = replace_head(model, out_features, dropout)
     if pretrained and pretrained != "imagenet":
-        load_weights_file(model, pretrained, name)
-    replace_head(model, out_features, dropout)
-    return model
+        report = load_matching(model, read_state_dict(pretrained), str(Path(pretrained).expanduser()), name,
+                               head=(head,), allow_partial=allow_partial)
+    return model, report
 
 
 def imagenet_weights(name: str):
@@ -99,33 +179,16 @@ def imagenet_weights(name: str):
     return weights
 
 
-def load_weights_file(model: nn.Module, path: str, name: str) -> None:
-    """Load a state dict (or a checkpoint holding one) into `model`; the classifier may differ."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"model.pretrained: {file} is not a file (give a .pth state dict, 'imagenet' or nothing)")
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ConfigError(f"model.pretrained: cannot read {file} as a PyTorch state dict ({error})") from None
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    own = model.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if len(usable) < len(own) // 2:
-        raise ConfigError(f"model.pretrained: {file} matches only {len(usable)} of {len(own)} tensors of {name}; "
-                          f"is it a {name} state dict?")
-    model.load_state_dict(usable, strict=False)
-
-
-def replace_head(model: nn.Module, out_features: int, dropout: float) -> None:
-    """Swap the last Linear layer (fc / classifier[-1]) for one with `out_features` outputs."""
-    parent, attribute, last = None, None, None
+def replace_head(model: nn.Module, out_features: int, dropout: float) -> str:
+    """Swap the last Linear layer (fc / classifier[-1]) for one with `out_features` outputs; returns its name."""
+    parent, attribute, last, path = None, None, None, ""
     for module_name, module in model.named_modules():
         for child_name, child in module.named_children():
             if isinstance(child, nn.Linear):
                 parent, attribute, last = module, child_name, child
+                path = f"{module_name}.{child_name}" if module_name else child_name
     if last is None:
         raise ConfigError("model.name: this model has no Linear classifier to replace")
     head = nn.Linear(last.in_features, out_features)
     setattr(parent, attribute, nn.Sequential(nn.Dropout(dropout), head) if dropout and attribute == "fc" else head)
+    return path

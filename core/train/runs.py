@@ -8,16 +8,23 @@ gets the first free name among NAME, NAME-2, NAME-3, ...):
 - `metrics.jsonl` one JSON object per line, appended as training goes (epochs are 1-based):
       {"kind": "step", "epoch", "step", "steps_per_epoch", "loss", "lr", "elapsed_s"}   every train.log_every steps
       {"kind": "epoch", "epoch", "train_loss", "train_acc", "train_f1", "val_loss", "val_acc", "val_f1",
-       "per_class_f1": [18 floats], "confusion": [18][18] ints (row = true class), "lr", "elapsed_s", "epoch_s"}
+       "per_class_f1": [18 floats], "confusion": [18][18] ints (row = true class), "lr", "elapsed_s", "epoch_s",
+       with train.ema also "ema_val_loss", "ema_val_f1"}
   `elapsed_s` counts training time since the run started, across resumes.
 - `status.json`   rewritten atomically (never half-written):
       {"state": "starting|running|finished|cancelled|failed", "pid", "epoch" (completed epochs), "epochs",
        "step", "steps_per_epoch", "best_val_f1", "best_epoch", "device", "model", "started_at",
-       "updated_at", "error"}   (times are ISO 8601 local time; error is null unless failed)
+       "updated_at", "error", "weights" (pretrained weights loaded: {source, matched, total, skipped}, when any)}
+      (times are ISO 8601 local time; error is null unless failed)
 - `last.pt`, `best.pt` torch dicts {model, optimizer, scheduler, scaler, epoch, step, passes, rng, config,
-  best_val_f1, best_epoch, epochs_without_gain, elapsed_s, noise}; last.pt is the state after the last
+  best_val_f1, best_epoch, epochs_without_gain, elapsed_s, noise, ema (EMA weights or null), averaging
+  (train.average's state), val_f1 and ema_val_f1 of that epoch}; last.pt is the state after the last
   completed epoch (written at the start too, as epoch 0) or, after a cancel mid-epoch, after `step` steps
-  of the next one (`passes`: each rank's losses and predictions so far); best.pt the one with the best val_f1.
+  of the next one (`passes`: each rank's losses and predictions so far; with train.accum_steps always at the
+  end of an accumulation window); best.pt the one with the best val F1 (of the raw or EMA weights).
+- `averaged.pt`   train.average's weights {model, epoch, val_f1, averaged_epochs, config}, written at the end;
+  `best-<epoch>.pt` ({model}) the best epochs' weights kept for train.average=best.
+- `tta_val_f1.json` the val F1 of each TTA choice (core.train.predict.tta_val_f1; the Submission page).
 - `train.log`     the trainer's console lines (start, each epoch, early stop, end, cancel, failure),
   appended to on resume.
 - `suspects.csv`  label-noise suspects (see core.train.noise), rewritten each epoch.
@@ -42,6 +49,7 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 STATUS_FILE = "status.json"
 LAST_CHECKPOINT = "last.pt"
+AVERAGED_CHECKPOINT = "averaged.pt"  # train.average: the averaged weights, written at the end of the run
 BEST_CHECKPOINT = "best.pt"
 LOG_FILE = "train.log"
 SUSPECTS_FILE = "suspects.csv"
@@ -60,7 +68,8 @@ def runs_root(root=None) -> Path:
 
 
 def default_run_name(model_name: str) -> str:
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
+    # timm/<name> becomes timm-<name>: a run name is one folder
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{model_name.replace('/', '-')}"
 
 
 def check_run_name(name) -> str:

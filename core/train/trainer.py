@@ -4,8 +4,11 @@
     optimizer, schedule -> for each epoch: train, validate, log, checkpoint, early stop.
 
 The data of a run is built by core.train.run_data, checkpoints and random state by core.train.checkpoints
-(prediction and the experiments engine use both too). One optimisation step is `train_step`, which the
-loop and bench/train.py share.
+(prediction and the experiments engine use both too). One batch's step is `train_step`, which the loop
+and bench/train.py share: with train.accum_steps=K it steps the optimizer (and the EMA of
+core.train.averaging) at the end of each window of K batches. A cancel waits for the window's end, so a
+checkpoint never holds half-summed gradients. With train.ema each epoch validates the EMA weights too; with
+train.average the run ends by writing averaged.pt.
 
 CUDA when present (AMP in bf16 where supported else fp16 with a GradScaler, channels_last, non_blocking
 copies, optional torch.compile); the CPU path uses none of them. Under torchrun the model is wrapped in
@@ -21,11 +24,13 @@ the device and read back every train.log_every steps and at the end of the epoch
 """
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +53,8 @@ from core.train.distributed import (DistInfo, all_gather_objects, any_rank, barr
 from core.train.inputs import EpochSeededDataset, images_to_device
 from core.train.losses import create_loss
 from core.train.metrics import classification_metrics
-from core.train.models import create_model
+from core.train.averaging import AVERAGED_CHECKPOINT, WeightAverager, create_ema, recompute_batchnorm
+from core.train.models import build_model, create_model
 from core.train.noise import NoiseTracker, write_suspects
 from core.train.optim import apply_peak_lr, create_optimizer, create_scheduler, current_lr, restore_scheduler
 from core.train.run_data import create_loader_for, create_run_data, resolve_data_dir, scan_run_images, \
@@ -152,6 +158,20 @@ class TrainingParts:
     scaler: torch.amp.GradScaler
     amp_dtype: torch.dtype | None
     grad_clip: float
+    accum_steps: int = 1
+    ema: object = None  # timm ModelEmaV3 of the plain model, updated after each optimizer step
+
+
+def optimizer_steps(batches: int, accum_steps: int) -> int:
+    """Optimizer steps in an epoch of `batches`: a last, shorter accumulation window still steps."""
+    return math.ceil(batches / accum_steps)
+
+
+def accumulation_window(step: int, batches: int, accum_steps: int) -> tuple[int, bool]:
+    """(batches in the window of batch `step` (1-based), whether `step` ends it and the optimizer steps)."""
+    start = (step - 1) // accum_steps * accum_steps
+    size = min(accum_steps, batches - start)
+    return size, step - start == size
 
 
 def create_training_parts(config: ExperimentConfig, model: torch.nn.Module, train_labels, steps_per_epoch: int,
@@ -161,28 +181,43 @@ def create_training_parts(config: ExperimentConfig, model: torch.nn.Module, trai
     if device.type == "cuda" and config.train.amp:
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     optimizer = create_optimizer(config.optim, model.parameters())
-    scheduler, per_step = create_scheduler(config.sched, optimizer, config.train.epochs, steps_per_epoch,
-                                           config.optim.lr)
+    accum = config.train.accum_steps
+    # The schedule counts optimizer steps, so an accumulated run follows the same LR curve per epoch.
+    scheduler, per_step = create_scheduler(config.sched, optimizer, config.train.epochs,
+                                           optimizer_steps(steps_per_epoch, accum), config.optim.lr)
     return TrainingParts(model=model, criterion=create_loss(config.loss, train_labels).to(device),
                          optimizer=optimizer, scheduler=scheduler, per_step_schedule=per_step,
                          scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
-                         amp_dtype=amp_dtype, grad_clip=config.optim.grad_clip)
+                         amp_dtype=amp_dtype, grad_clip=config.optim.grad_clip, accum_steps=accum,
+                         ema=create_ema(unwrap(model), config.train.ema_decay) if config.train.ema else None)
 
 
-def train_step(parts: TrainingParts, images: torch.Tensor, targets: torch.Tensor, batch: dict | None = None):
-    """One optimisation step on a batch already on the device; returns (loss, logits), not read back."""
-    with torch.autocast(images.device.type, dtype=parts.amp_dtype, enabled=parts.amp_dtype is not None):
-        logits = parts.model(images)
-        loss = mixed_loss(parts.criterion, logits.float(), batch or {}, targets)
-    parts.optimizer.zero_grad(set_to_none=True)
-    parts.scaler.scale(loss).backward()
+def train_step(parts: TrainingParts, images: torch.Tensor, targets: torch.Tensor, batch: dict | None = None,
+               window: int = 1, last: bool = True):
+    """One batch on the device: forward and backward, then, when `last` ends an accumulation window of
+    `window` batches, the optimizer step (and EMA update). Returns (loss, logits), not read back.
+
+    Each batch's mean loss is divided by `window`, so k batches of b images give the gradient of one batch
+    of k*b. Under DDP the batches before the last skip the gradient all-reduce (no_sync).
+    """
+    syncing = last or not isinstance(parts.model, DistributedDataParallel)
+    with nullcontext() if syncing else parts.model.no_sync():
+        with torch.autocast(images.device.type, dtype=parts.amp_dtype, enabled=parts.amp_dtype is not None):
+            logits = parts.model(images)
+            loss = mixed_loss(parts.criterion, logits.float(), batch or {}, targets)
+        parts.scaler.scale(loss / window if window > 1 else loss).backward()
+    if not last:
+        return loss, logits
     if parts.grad_clip > 0:
         parts.scaler.unscale_(parts.optimizer)
         torch.nn.utils.clip_grad_norm_(parts.model.parameters(), parts.grad_clip)
     parts.scaler.step(parts.optimizer)
     parts.scaler.update()
+    parts.optimizer.zero_grad(set_to_none=True)
     if parts.per_step_schedule:
         parts.scheduler.step()
+    if parts.ema is not None:
+        parts.ema.update(unwrap(parts.model))
     return loss, logits
 
 
@@ -295,11 +330,14 @@ class Trainer:
 
     def _build_model(self, resumed: dict | None = None) -> None:
         config = self.config
-        model = create_model(config.model).to(self.device)
+        model, self.weights = build_model(config.model)
+        model = model.to(self.device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model_plain = model
         self.parts = create_training_parts(config, model, self.train_set.labels, self.steps_per_epoch, self.device)
+        self.averager = WeightAverager(config.train.average, config.train.average_epochs, config.train.epochs,
+                                       model, self.run_dir)
         self.start_epoch, self.best_val_f1, self.best_epoch, self.elapsed_before = 0, None, None, 0.0
         self.epochs_without_gain, self.resume_pass = 0, None
         if resumed is not None:
@@ -318,6 +356,10 @@ class Trainer:
         if (state.get("config") or {}).get("optim", {}).get("lr", self.config.optim.lr) != self.config.optim.lr:
             apply_peak_lr(parts.scheduler, self.config.optim.lr)  # --set optim.lr on a resume
         restore_scaler(parts.scaler, state.get("scaler"))
+        if parts.ema is not None:
+            parts.ema.module.load_state_dict(state["ema"])
+        if state.get("averaging"):
+            self.averager.load_state_dict(state["averaging"])
         self.start_epoch = int(state["epoch"])
         self.best_val_f1, self.best_epoch = state.get("best_val_f1"), state.get("best_epoch")
         self.epochs_without_gain = int(state.get("epochs_without_gain", 0))
@@ -328,11 +370,15 @@ class Trainer:
         if state.get("passes"):
             self.resume_pass = state["passes"][self.dist.rank]
 
-    def _checkpoint(self, epoch: int, rng: dict | None = None, passes: list | None = None) -> dict:
+    def _checkpoint(self, epoch: int, rng: dict | None = None, passes: list | None = None,
+                    scores: dict | None = None) -> dict:
         """The run's state after `epoch` epochs, plus, when cancelled mid-epoch, each rank's pass so far
-        (`rng` is then the state at the epoch's start, each pass holding its own compute RNG)."""
+        (`rng` is then the state at the epoch's start, each pass holding its own compute RNG). `scores`: this
+        epoch's val F1 of the raw and EMA weights, which prediction's weights=auto compares."""
         parts = self.parts
         return {"model": unwrap(self.model_plain).state_dict(), "optimizer": parts.optimizer.state_dict(),
+                "ema": parts.ema.module.state_dict() if parts.ema is not None else None,
+                "averaging": self.averager.state_dict(), **(scores or {}),
                 "scheduler": parts.scheduler.state_dict(), "scaler": parts.scaler.state_dict(), "epoch": epoch,
                 "step": passes[0]["steps"] if passes else 0, "passes": passes,
                 "rng": rng or rng_state(self.train_loader), "config": config_to_dict(self.config),
@@ -378,43 +424,89 @@ class Trainer:
         if self.dist.is_main:
             if not self.resume_dir:
                 save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, self._checkpoint(0))
-            self._set_status(state="running", steps_per_epoch=self.steps_per_epoch, epoch=self.start_epoch)
+            self._set_status(state="running", steps_per_epoch=self.steps_per_epoch, epoch=self.start_epoch,
+                             **({"weights": self.weights.to_dict()} if self.weights and not self.resume_dir else {}))
             self._say(f"run {self.run_dir}: {config.model.name} on {self._device_name()}, {len(self.train_set)} train / "
                       f"{len(self.val_set)} val images, {self.steps_per_epoch} steps per epoch")
+            if self.weights is not None and not self.resume_dir:
+                self._say(self.weights.line())
             if self.resume_dir:
                 self._say(f"resumed after epoch {self.start_epoch}"
                           + (f", step {self.resume_pass['steps']}" if self.resume_pass else ""))
         for epoch in range(self.start_epoch + 1, config.train.epochs + 1):
-            epoch_start = time.monotonic()
+            epoch_start, self.last_epoch = time.monotonic(), epoch
             train_stats = self._train_epoch(epoch)
-            val_stats = self._validate()
+            val_stats = self._validate(self.model)
+            ema_stats = self._validate(self.parts.ema.module) if self.parts.ema is not None else None
             if not self.parts.per_step_schedule:
                 self.parts.scheduler.step(val_stats["f1"])
-            improved = self.best_val_f1 is None or val_stats["f1"] > self.best_val_f1
+            # With EMA on, an epoch counts by the better of its two sets of weights (prediction can pick either).
+            score = max(val_stats["f1"], ema_stats["f1"]) if ema_stats else val_stats["f1"]
+            self.averager.end_epoch(epoch, unwrap(self.model_plain), score,
+                                    self._save_weights if self.dist.is_main else None)
+            improved = self.best_val_f1 is None or score > self.best_val_f1
             if improved:
-                self.best_val_f1, self.best_epoch = val_stats["f1"], epoch
+                self.best_val_f1, self.best_epoch = score, epoch
                 self.epochs_without_gain = 0
             else:
                 self.epochs_without_gain += 1
             if self.dist.is_main:
-                self._end_epoch(epoch, train_stats, val_stats, time.monotonic() - epoch_start, improved)
+                self._end_epoch(epoch, train_stats, val_stats, ema_stats, time.monotonic() - epoch_start, improved)
             patience = config.train.early_stop_patience
             if patience and self.epochs_without_gain >= patience and epoch < config.train.epochs:
                 if self.dist.is_main:
                     self._say(f"early stop: no better val F1 for {patience} epochs (best {self.best_val_f1:.4f} "
                               f"at epoch {self.best_epoch})")
                 break
+        self._average_weights()
         if self.dist.is_main:
             self._set_status(state="finished")
             self._say(f"finished: best val F1 {self.best_val_f1:.4f} at epoch {self.best_epoch}; {self.run_dir}")
+
+    def _save_weights(self, path: Path) -> None:
+        save_checkpoint(path, {"model": unwrap(self.model_plain).state_dict()})
+
+    def _average_weights(self) -> None:
+        """train.average: the averaged weights, their BatchNorm statistics recomputed on the training images,
+        validated and saved as averaged.pt (a checkpoint prediction can pick like best.pt)."""
+        config = self.config
+        if config.train.average == "none":
+            return
+        import copy
+
+        barrier()  # rank 0 has written the last best-<epoch>.pt that the other ranks read
+        average = self.averager.averaged_model(copy.deepcopy(unwrap(self.model_plain)),
+                                               lambda path: load_checkpoint(path)["model"])
+        if average is None:
+            if self.dist.is_main:
+                self._say(f"train.average={config.train.average}: no epoch was averaged (stopped early); "
+                          f"no {AVERAGED_CHECKPOINT}")
+            return
+        recompute_batchnorm(average, (images_to_device(batch["image"], self.device, self.channels_last)
+                                      for batch in self.train_loader))
+        stats = self._validate(average.module)
+        if self.dist.is_main:
+            epochs = (list(range(config.train.epochs - config.train.average_epochs + 1, self.last_epoch + 1))
+                      if config.train.average == "swa" else sorted(e for _, e in self.averager.top))
+            save_checkpoint(self.run_dir / AVERAGED_CHECKPOINT, {
+                "model": average.module.state_dict(), "epoch": max(epochs), "val_f1": stats["f1"],
+                "averaged_epochs": epochs, "config": config_to_dict(config)})
+            self._say(f"averaged weights ({config.train.average}, epochs {', '.join(map(str, epochs))}): "
+                      f"val f1 {stats['f1']:.4f}; saved {AVERAGED_CHECKPOINT}")
 
     def _cancel_due(self, step: int) -> bool:
         """Whether to stop before `step` (steps_per_epoch + 1: before validating). Under torchrun the ranks
         agree only every log_every steps and before validating: asking at every step would make each step
         wait for the slowest rank and for the GPU."""
+        accum = self.config.train.accum_steps
+        before_validating = step == self.steps_per_epoch + 1
+        # Only between accumulation windows: the gradients summed so far are not part of a checkpoint.
+        if accum > 1 and (step - 1) % accum and not before_validating:
+            return False
         if not self.dist.enabled:
             return self.stop.requested
-        if step % self.config.train.log_every and step != self.steps_per_epoch + 1:
+        window = (step - 1) // accum if accum > 1 else step
+        if window % self.config.train.log_every and not before_validating:
             return False
         return any_rank(self.stop.requested, self.device)
 
@@ -471,7 +563,8 @@ class Trainer:
                 continue
             images = images_to_device(batch["image"], self.device, self.channels_last)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
-            loss, logits = train_step(self.parts, images, targets, batch)
+            window, last = accumulation_window(step, self.steps_per_epoch, self.config.train.accum_steps)
+            loss, logits = train_step(self.parts, images, targets, batch, window=window, last=last)
             done.add(batch["index"], loss, logits, targets)
             if self.dist.is_main and (step % log_every == 0 or step == self.steps_per_epoch):
                 runs.append_metrics(self.run_dir, {"kind": "step", "epoch": epoch, "step": step,
@@ -482,14 +575,14 @@ class Trainer:
                 self._set_status(step=step, epoch=epoch - 1)
 
     @torch.no_grad()
-    def _validate(self) -> dict:
-        self.model.eval()
+    def _validate(self, model) -> dict:
+        model.eval()
         loss_sum, targets_all, predictions_all = torch.zeros((), device=self.device), [], []
         for batch in self.val_loader:
             images = images_to_device(batch["image"], self.device, self.channels_last)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
             with torch.autocast(self.device.type, dtype=self.parts.amp_dtype, enabled=self.parts.amp_dtype is not None):
-                logits = self.model(images).float()
+                logits = model(images).float()
             loss_sum += F.cross_entropy(logits, targets, reduction="sum")
             targets_all.append(batch["label"])
             predictions_all.append(logits.argmax(1))
@@ -501,14 +594,16 @@ class Trainer:
         predictions = np.concatenate([p[1] for p in parts])
         return {"loss": sum(p[2] for p in parts) / max(1, len(targets)), **classification_metrics(targets, predictions)}
 
-    def _end_epoch(self, epoch: int, train: dict, val: dict, epoch_s: float, improved: bool) -> None:
-        runs.append_metrics(self.run_dir, {
+    def _end_epoch(self, epoch: int, train: dict, val: dict, ema: dict | None, epoch_s: float,
+                   improved: bool) -> None:
+        ema_line = {"ema_val_loss": round(ema["loss"], 6), "ema_val_f1": round(ema["f1"], 6)} if ema else {}
+        runs.append_metrics(self.run_dir, {**ema_line,
             "kind": "epoch", "epoch": epoch, "train_loss": round(train["loss"], 6),
             "train_acc": round(train["accuracy"], 6), "train_f1": round(train["f1"], 6),
             "val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6), "val_f1": round(val["f1"], 6),
             "per_class_f1": val["per_class_f1"], "confusion": val["confusion"], "lr": current_lr(self.parts.optimizer),
             "elapsed_s": round(self.elapsed(), 3), "epoch_s": round(epoch_s, 3)})
-        checkpoint = self._checkpoint(epoch)
+        checkpoint = self._checkpoint(epoch, scores={"val_f1": val["f1"], "ema_val_f1": ema["f1"] if ema else None})
         if improved:
             save_checkpoint(self.run_dir / runs.BEST_CHECKPOINT, checkpoint)
         save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, checkpoint)
@@ -516,9 +611,10 @@ class Trainer:
                                                          self.config.train.noise_min_fraction,
                                                          tuple(self.config.data.age_edges)))
         self._set_status(epoch=epoch, step=0, best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
+        ema_text = f" | EMA val f1 {ema['f1']:.4f}" if ema else ""
         self._say(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
-                 f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}"
-                 f"{' (best)' if improved else ''} | {epoch_s:.1f}s")
+                  f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}{ema_text}"
+                  f"{' (best)' if improved else ''} | {epoch_s:.1f}s")
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.clock

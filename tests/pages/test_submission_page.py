@@ -30,10 +30,10 @@ def test_make_a_submission_with_tta_and_check_the_file(demo_data_dir, tmp_path):
     run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
     at = open_page(demo_data_dir)
     at.radio(key="sub_checkpoint").set_value("last")
-    at.checkbox(key="sub_tta").check()
+    at.selectbox(key="sub_tta").select("flip")
     at.button(key="sub_make").click().run()
     assert not at.exception, at.exception
-    assert any("last checkpoint" in s.value and "flip TTA" in s.value for s in at.success)
+    assert any("last checkpoint" in s.value and "raw weights, flip TTA" in s.value for s in at.success)
     submission = pd.read_csv(run_dir / "submission.csv")
     info = pd.read_csv(demo_data_dir / "eval" / "info.csv")
     assert submission["ImageID"].tolist() == info["ImageID"].tolist()
@@ -45,6 +45,25 @@ def test_make_a_submission_with_tta_and_check_the_file(demo_data_dir, tmp_path):
     data = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
     assert set(data["set"]) == {"submission", "training"}
     assert data[data["set"] == "submission"]["count"].sum() == len(info)
+
+
+def test_the_val_f1_of_each_tta_choice_is_shown_and_labels_the_choices(demo_data_dir, tmp_path):
+    from core.train.tta import TTA_CHOICES
+
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
+    at = open_page(demo_data_dir)
+    assert at.selectbox(key="sub_tta").options == list(TTA_CHOICES)  # not scored yet: plain names
+    at.button(key="sub_tta_score").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["TTA"]) == list(TTA_CHOICES) and table["val F1"].between(0, 1).all()
+    record = json.loads((run_dir / "tta_val_f1.json").read_text())
+    assert record["checkpoint"] == "best" and list(record["val_f1"].values()) == list(table["val F1"])
+    at = open_page(demo_data_dir)  # a new session reads the scores back into the choices' labels
+    flip = record["val_f1"]["flip"]
+    assert f"flip · val F1 {flip:.4f}" in at.selectbox(key="sub_tta").options
+    at.radio(key="sub_checkpoint").set_value("last").run()  # scored with best: last's labels stay plain
+    assert at.selectbox(key="sub_tta").options == list(TTA_CHOICES)
 
 
 def test_clear_messages_for_missing_eval_damaged_checkpoint_and_running_run(demo_data_dir, tmp_path):
