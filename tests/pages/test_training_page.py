@@ -33,7 +33,7 @@ def compose_tiny(at: AppTest, epochs: int, name: str) -> AppTest:
     at.slider(key="cfg_model.width").set_value(8)
     at.number_input(key="cfg_data.image_size__0").set_value(64)
     at.number_input(key="cfg_data.image_size__1").set_value(48)
-    at.slider(key="cfg_train.epochs").set_value(epochs)
+    at.number_input(key="cfg_train.epochs").set_value(epochs)
     at.number_input(key="cfg_loader.batch_size").set_value(16)
     at.slider(key="cfg_loader.num_workers").set_value(0)
     at.number_input(key="cfg_train.log_every").set_value(1)
@@ -200,3 +200,22 @@ def test_validation_pipeline_can_be_the_augmentation_pages_and_sizes_must_agree(
     at.button(key="train_start").click().run()  # saves both pipelines before the trainer starts
     assert not at.exception, at.exception
     assert yaml.safe_load(val_file.read_text()) == yaml.safe_load(Path(config["augment"]["train"]).read_text())
+
+
+def test_rates_are_typed_numbers_and_small_ranges_fit_the_machine(demo_data_dir):
+    """Issue #16.1: lr 3e-4 and weight_decay 1e-5 reachable; epochs typed; num_workers' slider fits the cores."""
+    from core.machine import available_cores
+
+    at = open_page(demo_data_dir)
+    lr, decay = at.number_input(key="cfg_optim.lr"), at.number_input(key="cfg_optim.weight_decay")
+    assert lr.format == "%g" and decay.format == "%g" and at.number_input(key="cfg_sched.min_lr").format == "%g"
+    assert lr.step < lr.value  # +/- moves within the value's decade, not by 0.01
+    lr.set_value(3e-4)
+    decay.set_value(1e-5)
+    at.number_input(key="cfg_train.epochs").set_value(250)
+    at.run()
+    assert not at.exception, at.exception
+    config = yaml.safe_load(at.code[-1].value)
+    assert config["optim"]["lr"] == pytest.approx(3e-4) and config["optim"]["weight_decay"] == pytest.approx(1e-5)
+    assert config["train"]["epochs"] == 250
+    assert at.slider(key="cfg_loader.num_workers").max == 2 * available_cores()
