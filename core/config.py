@@ -187,7 +187,7 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
 
     Returns the config to run: loader.num_workers above this machine's cores is lowered to the cores
     (with a line to `warn`), so that a server's config still runs on a laptop. Raises ConfigError naming
-    the setting otherwise.
+    the setting otherwise (train and val pipelines that make different sizes included).
     """
     from core.labels import check_age_edges
     from core.loader.validate import available_cores, validate_loader_config
@@ -203,6 +203,9 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
             warn(f"loader.num_workers: {config.loader.num_workers} is more than the {cores} CPU cores here; "
                  f"using {cores}")
         config = dataclasses.replace(config, loader=dataclasses.replace(config.loader, num_workers=cores))
+    from core.train.pipeline_sizes import check_sizes
+
+    check_sizes(config.augment.train, config.augment.val, config.data.image_size)
     # Under torchrun (WORLD_SIZE set) the distributed samplers are valid.
     validate_loader_config(config.loader, None, distributed=int(os.environ.get("WORLD_SIZE", "1")) > 1)
     return config

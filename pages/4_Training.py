@@ -4,16 +4,17 @@ import streamlit as st
 
 from core.access import require_access
 from core.augment import preset_names, save_pipeline
+from core.augment.editor import chosen_pipeline
 from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
 from core.loader.settings import loader_config_from_session
 from core.params import section_to_dict
 from core.train import charts, follow
-from core.train.compose import PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
+from core.train.compose import BUILTIN, PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
 from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
                                launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
                                unique_run_name)
-from core.train.pipeline_sizes import size_mismatch
+from core.train.pipeline_sizes import output_size, size_mismatch
 from core.ui import current_age_edges, current_data_dir, show_error
 from core.widgets import section_widgets
 
@@ -169,10 +170,13 @@ with data_tab:
     base["data"]["age_edges"] = list(current_age_edges()) if sources[source] is None else base["data"]["age_edges"]
     values.update(widget_values("data", base, skip=("dir",)))
     has_page = page_pipeline is not None
+    # Preselected only once the user made it theirs: a visit to the Augmentation page changes nothing here.
+    page_chosen = chosen_pipeline(st.session_state) is not None
     train_choices = pipeline_options(preset_names(), has_page, base["augment"]["train"])
     val_choices = pipeline_options(preset_names(), has_page, base["augment"]["val"])
     train_choice = st.selectbox("Training augmentation", train_choices, key=f"{WIDGET_PREFIX}augment.train",
-                                index=train_choices.index(default_option(base["augment"]["train"], has_page, True)),
+                                index=train_choices.index(default_option(base["augment"]["train"], page_chosen,
+                                                                         True)),
                                 help="Design a pipeline on the Augmentation page to train with it")
     val_choice = st.selectbox("Validation / inference pipeline", val_choices, key=f"{WIDGET_PREFIX}augment.val",
                               index=val_choices.index(default_option(base["augment"]["val"], has_page, False)),
@@ -217,11 +221,29 @@ try:  # the page's pipeline is measured as it is now; its file is written only a
 except MaskLabError as error:
     show_error(error, "Pick another pipeline on the Data & augmentation tab.")
     st.stop()
-if mismatch:
-    st.warning(mismatch)
+if mismatch:  # refused by the trainer too (core.config.check_config): fixed here with one click
+    st.error(mismatch)
+    train_size = output_size(pipelines["train"], config.data.image_size)
 
-confirm = True
-if active:
+    def validate_at_training_size():
+        st.session_state[f"{WIDGET_PREFIX}augment.val"] = BUILTIN
+        st.session_state[f"{WIDGET_PREFIX}data.image_size__0"] = train_size[0]
+        st.session_state[f"{WIDGET_PREFIX}data.image_size__1"] = train_size[1]
+
+    def train_at_image_size():
+        st.session_state[f"{WIDGET_PREFIX}augment.train"] = BUILTIN
+        st.session_state[f"{WIDGET_PREFIX}augment.val"] = BUILTIN
+
+    fix_val, fix_train = st.columns(2)
+    fix_val.button(f"Validate at {train_size[0]} x {train_size[1]}", key="train_fix_val",
+                   on_click=validate_at_training_size,
+                   help="Built-in validation pipeline, data.image_size set to the training pipeline's output")
+    fix_train.button(f"Train and validate at {config.data.image_size[0]} x {config.data.image_size[1]}",
+                     key="train_fix_train", on_click=train_at_image_size,
+                     help="Built-in Resize + Normalize for both, at data.image_size (no augmentation)")
+
+confirm = not mismatch
+if active and confirm:
     confirm = st.checkbox(f"Start a second run while {active[0].name} is running", key="train_confirm_second",
                           help="Both runs share the CPU/GPU and each slows down")
 if st.button("Start training", key="train_start", type="primary", disabled=not confirm):

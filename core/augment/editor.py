@@ -33,6 +33,21 @@ def current_pipeline() -> Pipeline:
     return st.session_state[PIPELINE_KEY]
 
 
+def chosen_pipeline(session_state) -> Pipeline | None:
+    """The page's pipeline once the user has made it theirs (edited, loaded, imported); None while it is
+    the untouched baseline it starts from, so a mere visit to the page changes no other page's defaults."""
+    pipeline = session_state.get(PIPELINE_KEY)
+    if pipeline is None:
+        return None
+    from core.augment.serialize import pipeline_to_dict
+
+    try:
+        untouched = pipeline_to_dict(pipeline) == pipeline_to_dict(load_preset("baseline"))  # seed included
+    except ConfigError:  # a half-edited pipeline the library refuses: edited all the same
+        untouched = False
+    return None if untouched else pipeline
+
+
 def replace_pipeline(pipeline: Pipeline, message: str | None = None) -> None:
     """Swap in a loaded pipeline and rerun, so every widget is drawn from the new values."""
     st.session_state[PIPELINE_KEY] = pipeline

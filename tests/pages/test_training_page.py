@@ -187,13 +187,16 @@ def test_validation_pipeline_can_be_the_augmentation_pages_and_sizes_must_agree(
     at.number_input(key="cfg_data.image_size__0").set_value(96)
     at.number_input(key="cfg_data.image_size__1").set_value(72)
     at.text_input(key="train_run_name").input("sizes").run()
-    assert at.selectbox(key="cfg_augment.train").value == PAGE_PIPELINE
-    warning = " ".join(w.value for w in at.warning)
-    assert "256 high x 192 wide" in warning and "96 high x 72 wide" in warning and "data.image_size" in warning
+    # Untouched (the baseline it starts from), the page's pipeline is offered but not preselected (#16.3/4).
+    assert at.selectbox(key="cfg_augment.train").value != PAGE_PIPELINE
+    at.selectbox(key="cfg_augment.train").select(PAGE_PIPELINE).run()
+    error = " ".join(e.value for e in at.error)
+    assert "256 high x 192 wide" in error and "96 high x 72 wide" in error and "data.image_size" in error
+    assert at.button(key="train_start").disabled  # refused here as the trainer refuses it
 
     at.selectbox(key="cfg_augment.val").select(PAGE_PIPELINE).run()
     assert not at.exception, at.exception
-    assert not any("validation pipeline makes" in w.value for w in at.warning)
+    assert not any("validation pipeline makes" in e.value for e in at.error)
     config = yaml.safe_load(at.code[-1].value)
     val_file = Path(config["augment"]["val"])
     assert val_file.name == "sizes.val-pipeline.yaml" and config["augment"]["train"] != config["augment"]["val"]
@@ -219,3 +222,20 @@ def test_rates_are_typed_numbers_and_small_ranges_fit_the_machine(demo_data_dir)
     assert config["optim"]["lr"] == pytest.approx(3e-4) and config["optim"]["weight_decay"] == pytest.approx(1e-5)
     assert config["train"]["epochs"] == 250
     assert at.slider(key="cfg_loader.num_workers").max == 2 * available_cores()
+
+
+def test_a_size_mismatch_is_fixed_with_one_click(demo_data_dir):
+    """Issue #16.3: an edited Augmentation pipeline (256x192) is preselected; one click validates at its size."""
+    pipeline = load_preset("baseline")
+    pipeline.seed = 7  # edited: now the user's choice
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["aug_pipeline"] = pipeline
+    at.run()
+    assert at.selectbox(key="cfg_augment.train").value == PAGE_PIPELINE
+    assert at.button(key="train_start").disabled and any("96 high x 72 wide" in e.value for e in at.error)
+    at.button(key="train_fix_val").click().run()
+    assert not at.exception, at.exception
+    assert not at.error and not at.button(key="train_start").disabled
+    config = yaml.safe_load(at.code[-1].value)
+    assert config["data"]["image_size"] == [256, 192] and config["augment"]["val"] == ""
