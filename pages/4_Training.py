@@ -7,8 +7,7 @@ from core.augment import preset_names, save_pipeline
 from core.augment.editor import chosen_pipeline
 from core.config import ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
-from core.loader.settings import loader_config_from_session
-from core.params import section_to_dict
+from core.loader.settings import loader_choices_from_session
 from core.train import charts, follow
 from core.train.compose import BUILTIN, PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
 from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
@@ -140,11 +139,14 @@ def widget_values(section: str, base: dict, skip=()) -> dict:
 
 
 def loader_defaults(base: dict) -> tuple[dict, str]:
-    """The Loader page's settings when the user visited it, else the starting config's."""
-    exported = loader_config_from_session(st.session_state)
-    if exported is None:
-        return base["loader"], "the starting config"
-    return section_to_dict(exported), "the Loader page"
+    """The starting config's loader settings with those the user chose on the Loader page over them,
+    and a line saying which came from where."""
+    chosen = loader_choices_from_session(st.session_state)
+    if not chosen:
+        return base["loader"], "Loader settings from the starting config (none chosen on the Loader page)."
+    names = ", ".join(f"`{name}`" for name in chosen)
+    return {**base["loader"], **chosen}, (f"Loader settings from the starting config; {names} from the "
+                                          "Loader page (chosen there).")
 
 
 st.header("New run")
@@ -183,7 +185,7 @@ with data_tab:
                               help="No random steps here: it must resize to the size the model trains at")
 with loader_tab:
     loader_base, loader_from = loader_defaults(base)
-    st.caption(f"Loader settings from {loader_from}.")
+    st.caption(loader_from)
     values.update(widget_values("loader", {"loader": loader_base}))
 for tab, section in zip(section_tabs, SECTIONS):
     with tab:

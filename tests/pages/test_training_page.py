@@ -239,3 +239,22 @@ def test_a_size_mismatch_is_fixed_with_one_click(demo_data_dir):
     assert not at.error and not at.button(key="train_start").disabled
     config = yaml.safe_load(at.code[-1].value)
     assert config["data"]["image_size"] == [256, 192] and config["augment"]["val"] == ""
+
+
+def test_visiting_the_loader_page_changes_nothing_here_and_chosen_settings_say_so(demo_data_dir):
+    """Issue #16.4: the Loader page's untouched defaults (batch_size 64) no longer replace demo.yaml's 32."""
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.run()
+    at.switch_page("pages/3_Loader.py").run()
+    at.run()  # a second draw of the untouched page chooses nothing either
+    at.switch_page("pages/4_Training.py").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="cfg_loader.batch_size").value == 32
+    assert any("none chosen on the Loader page" in c.value for c in at.caption)
+    at.switch_page("pages/3_Loader.py").run()
+    at.slider(key="loader_num_workers_0").set_value(1).run()
+    at.switch_page("pages/4_Training.py").run()
+    config = yaml.safe_load(at.code[-1].value)
+    assert config["loader"]["num_workers"] == 1 and config["loader"]["batch_size"] == 32
+    assert any("`num_workers` from the Loader page" in c.value for c in at.caption)
