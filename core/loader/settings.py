@@ -67,3 +67,17 @@ def apply_recommended(settings: dict, recommended: dict) -> dict:
     if merged.get("num_workers") == 0:
         merged.update(WORKER_ONLY)
     return merged
+
+
+def sampler_decides_order(settings: dict) -> tuple[dict, str | None]:
+    """`settings` with shuffle off where a sampler or a batch_sampler decides the order, and a line saying
+    so (None when nothing changed): DataLoader refuses shuffle beside either."""
+    if not settings.get("shuffle"):
+        return settings, None
+    if settings.get("sampler", "none") != "none":
+        why = f"sampler={settings['sampler']} decides the order"
+    elif settings.get("batch_sampler"):
+        why = "the BatchSampler draws the order (with sampler=random it shuffles)"
+    else:
+        return settings, None
+    return {**settings, "shuffle": False}, f"Shuffle turned off: {why}, and DataLoader takes one or the other."
