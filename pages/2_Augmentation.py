@@ -7,8 +7,8 @@ from core.access import require_access
 from core.augment import charts
 from core.augment.editor import current_pipeline, describe_steps, pipeline_editor, replace_pipeline, show_flash
 from core.augment.pipeline import Step, new_step
-from core.augment.preview import (PICK_MODES, augment_grid, load_images, model_input, normalize_args, pick_images,
-                                  to_display, torchvision_draws)
+from core.augment.preview import (PICK_MODES, augment_grid, load_images, normalize_args, pick_images,
+                                  received_by_model, to_display, torchvision_draws)
 from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipeline, pipeline_to_text,
                                     python_snippet, save_pipeline)
 from core.augment.timing import compare_backends, order_experiment, size_of, time_pipeline, time_steps
@@ -107,7 +107,8 @@ with preview_column:
                      width=THUMB_WIDTH)
 
         st.subheader("What the model receives")
-        received = model_input(grid[0][0])
+        received, notes = received_by_model([output for outputs in grid for output in outputs])
+        st.caption(f"Over all {sum(map(len, grid))} draws shown.")
         left, right = st.columns([3, 2])
         with left:
             st.markdown(
@@ -115,7 +116,7 @@ with preview_column:
                 f"dtype **{received.dtype}**\n"
                 f"- values **{received.minimum:.3g} .. {received.maximum:.3g}**\n"
                 f"- channel means **{received.channel_mean}**, stds **{received.channel_std}**")
-            for note in received.warnings():
+            for note in notes:
                 st.info(note)
         with right:
             st.image([to_display(grid[0][0], normalize), to_display(grid[0][0])], width=THUMB_WIDTH,

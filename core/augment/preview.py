@@ -156,6 +156,32 @@ def model_input(output) -> ModelInput:
                       channel_std=tuple(round(float(v), 3) for v in values.std(axis=1)), layout=layout)
 
 
+def received_by_model(outputs: list) -> tuple[ModelInput, list[str]]:
+    """What the model receives over every draw shown: ranges over all of them, and the notes of any.
+
+    A draw unlike the first (another size, another dtype) is exactly what one draw would hide: a batch
+    cannot stack it.
+    """
+    inputs = [model_input(output) for output in outputs]
+    first = inputs[0]
+    values = np.concatenate([np.asarray(m.channel_mean)[None] for m in inputs])
+    combined = ModelInput(shape=first.shape, dtype=first.dtype, minimum=min(m.minimum for m in inputs),
+                          maximum=max(m.maximum for m in inputs),
+                          channel_mean=tuple(round(float(v), 3) for v in values.mean(axis=0)),
+                          channel_std=tuple(round(float(v), 3) for v in
+                                            np.mean([m.channel_std for m in inputs], axis=0)), layout=first.layout)
+    notes = list(dict.fromkeys(note for m in inputs for note in m.warnings()))
+    shapes = sorted({m.shape for m in inputs})
+    if len(shapes) > 1:
+        notes.append(f"The draws differ in shape ({', '.join(map(str, shapes))}): a batch cannot stack them. "
+                     "End the pipeline with a Resize (or a crop of fixed size).")
+    dtypes = sorted({m.dtype for m in inputs})
+    if len(dtypes) > 1:
+        notes.append(f"The draws differ in dtype ({', '.join(dtypes)}): a step runs on some draws only "
+                     "(p < 1) and changes the type; give it p = 1.")
+    return combined, notes
+
+
 def sample_images(data_dir, count: int, seed: int = 0, progress=None) -> tuple[list[np.ndarray], list[str]]:
     """`count` random readable train images of a data directory (decoded) and their relative paths.
 
