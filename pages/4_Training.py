@@ -47,17 +47,15 @@ active = find_active_runs(root)
 
 # ---------------------------------------------------------------- follow a run
 
-def follow_panel(run_dir, ticking: bool) -> None:
-    """Everything the page shows about one run; re-drawn every 2 s while the run is alive."""
-    progress = follow.run_progress(run_dir)
-    if ticking and not progress.alive:
-        st.rerun()  # the run just ended: one full rerun stops the ticking and refreshes the buttons
+def follow_panel(run_dir, progress) -> None:
+    """Everything the page shows about one run."""
     died = stopped_before_status(run_dir)
     if died:
         st.error(f"The trainer stopped before the run started:\n\n```\n{died}\n```\n\n"
                  "Fix the setting it names below and start a new run.")
         return
     state_line = {"launching": "starting the trainer (importing torch)...",
+                  "resuming": "resuming: the trainer loads last.pt and continues...",
                   "stopped": "the trainer process is gone without finishing (killed?); Resume continues from "
                              "the last completed epoch."}.get(progress.state, progress.state)
     st.markdown(f"**{progress.name}** — {state_line}")
@@ -106,19 +104,26 @@ def follow_panel(run_dir, ticking: bool) -> None:
                 show_error(error)
 
 
-names = [run.name for run in active]
-names += [path.name for path in follow.list_run_dirs(root) if path.name not in names]
-names += [name for name in follow.pending_launches(root) if name not in names]
-request = st.session_state.pop(FOLLOW_REQUEST_KEY, None)
-if request in names:
-    st.session_state[FOLLOW_KEY] = request
-elif st.session_state.get(FOLLOW_KEY) not in names and names:
-    st.session_state[FOLLOW_KEY] = names[0]  # a second session opens on the run that is going
+def follow_section(active_names: tuple) -> None:
+    """The runs, the picker and the followed run's panel, read again from the files on every tick.
 
-st.header("Follow a run")
-if not names:
-    st.info(f"No runs yet in {root}. Compose one below and press Start.")
-else:
+    The whole section is one fragment so that nothing in it outlives the files: the "Running now" line,
+    the state beside the picker and the panel always come from the same reading.
+    """
+    active = find_active_runs(root)
+    if tuple(sorted(run.name for run in active)) != active_names:
+        st.rerun()  # a run started or ended: one full rerun refreshes the ticking and the Start button
+    names = [run.name for run in active]
+    names += [path.name for path in follow.list_run_dirs(root) if path.name not in names]
+    names += [name for name in follow.pending_launches(root) if name not in names]
+    request = st.session_state.pop(FOLLOW_REQUEST_KEY, None)
+    if request in names:
+        st.session_state[FOLLOW_KEY] = request
+    elif st.session_state.get(FOLLOW_KEY) not in names and names:
+        st.session_state[FOLLOW_KEY] = names[0]  # a second session opens on the run that is going
+    if not names:
+        st.info(f"No runs yet in {root}. Compose one below and press Start.")
+        return
     if active:
         st.caption("Running now: " + ", ".join(f"**{run.name}**" for run in active))
     # The state sits beside the picker, not in its option labels: the browser keeps a selectbox's labels
@@ -126,10 +131,13 @@ else:
     picker, state_column = st.columns([3, 1], vertical_alignment="bottom")
     followed = picker.selectbox("Run", names, key=FOLLOW_KEY)
     run_dir = root / followed
-    picked = follow.run_progress(run_dir)
-    state_column.caption(f"State: **{picked.state}**")
-    ticking = picked.alive
-    st.fragment(run_every=2 if ticking else None)(follow_panel)(run_dir, ticking)
+    progress = follow.run_progress(run_dir)
+    state_column.caption(f"State: **{progress.state}**")
+    follow_panel(run_dir, progress)
+
+
+st.header("Follow a run")
+st.fragment(run_every=2 if active else None)(follow_section)(tuple(sorted(run.name for run in active)))
 
 
 # ---------------------------------------------------------------- compose a new run

@@ -146,6 +146,9 @@ def test_cancel_then_resume_continues_the_run(demo_data_dir, tmp_path):
 
     at.button(key="train_resume").click().run()
     assert not at.exception, at.exception
+    # Issue #16.6: status.json still says "cancelled" until the trainer rewrites it; the page says what happens.
+    assert metric(at, "State") != "cancelled" and "State: **cancelled**" not in [c.value for c in at.caption]
+    assert metric(at, "State") == next(c.value for c in at.caption if c.value.startswith("State:")).split("**")[1]
     wait_status(run_dir, lambda status: status.get("state") in ("finished", "failed"))
     poll(at, lambda: not find_active_runs(tmp_path / "runs"))
     at.run()
