@@ -148,7 +148,7 @@ with timing_tab:
         first, second = st.columns(2)
         first.metric("Whole pipeline", f"{whole.images_per_s:,.0f} images/s")
         second.metric("Per image", f"{whole.ms_per_image:.3f} ms")
-        st.altair_chart(charts.step_timing_chart(step_times), use_container_width=True)
+        st.altair_chart(charts.step_timing_chart(step_times), width="stretch")
         st.dataframe(charts.step_timing_table(step_times).drop(columns="order"), hide_index=True)
 
 with torchvision_tab:
@@ -173,7 +173,7 @@ with torchvision_tab:
         _, rows = st.session_state["aug_compare_rows"]
         stale_note("aug_compare_rows")
         if rows:
-            st.altair_chart(charts.backend_chart(rows), use_container_width=True)
+            st.altair_chart(charts.backend_chart(rows), width="stretch")
             st.dataframe(charts.backend_table(rows), hide_index=True)
             st.caption("alb_over_tv < 1: Albumentations is faster. Equivalents do the same job with the same "
                        "ranges; they are not pixel-identical.")

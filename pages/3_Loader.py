@@ -119,9 +119,13 @@ except MaskLabError as error:
 st.header("One batch")
 if st.button("Preview a batch", key="loader_preview", disabled=pipeline is None):
     try:
-        dataset = preview_dataset(data_dir, pipeline, config, scan=scan,
-                                  progress=st_progress_callback("Building the image cache"))
-        images, captions = preview_batch(dataset, config)
+        # Only the memmap cache is built here; with cache=none there is nothing to show progress of.
+        cache_progress = st_progress_callback("Building the image cache") if config.cache == "memmap" else None
+        dataset = preview_dataset(data_dir, pipeline, config, scan=scan, progress=cache_progress)
+        images, captions, batch_len = preview_batch(dataset, config)
+        if batch_len > len(images):
+            st.caption(f"The first {len(images)} of the batch's {batch_len} images (batch_size "
+                       f"{config.batch_size}); the rest are drawn the same way.")
         st.image(images, caption=captions, width=110)
     except MaskLabError as error:
         show_error(error)

@@ -22,6 +22,7 @@ require_access()  # first: a URL can reach a page without app.py (see core/acces
 FOLLOW_KEY = "train_follow"
 FOLLOW_REQUEST_KEY = "train_follow_request"  # set before a rerun: a widget's key cannot change once drawn
 BASE_LOADED_KEY = "train_base_loaded"
+FIXES_KEY = "train_fixes"                 # one-click fixes of the starting values (size mismatch)
 AUTO_NAME_KEY = "train_auto_name"
 WIDGET_PREFIX = "cfg_"
 PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (core.augment.editor)
@@ -165,11 +166,17 @@ if st.session_state.get(BASE_LOADED_KEY) != source:  # a new starting point: its
     for key in [key for key in st.session_state if str(key).startswith(WIDGET_PREFIX)]:
         del st.session_state[key]
     st.session_state[BASE_LOADED_KEY] = source
+    st.session_state.pop(FIXES_KEY, None)
 try:
     base = config_to_dict(load_config(sources[source]))
 except MaskLabError as error:
     show_error(error, "Pick another starting point.")
     base = config_to_dict(ExperimentConfig())
+# A one-click fix changes the starting values, not the widgets' state: the fixed widgets are dropped and
+# drawn again from these values (setting a drawn widget's state is what Streamlit warns about).
+fixes = st.session_state.get(FIXES_KEY, {})
+if "data.image_size" in fixes:
+    base["data"]["image_size"] = fixes["data.image_size"]
 
 data_dir = current_data_dir()
 values = {"data.dir": str(data_dir)}
@@ -185,11 +192,12 @@ with data_tab:
     train_choices = pipeline_options(preset_names(), has_page, base["augment"]["train"])
     val_choices = pipeline_options(preset_names(), has_page, base["augment"]["val"])
     train_choice = st.selectbox("Training augmentation", train_choices, key=f"{WIDGET_PREFIX}augment.train",
-                                index=train_choices.index(default_option(base["augment"]["train"], page_chosen,
-                                                                         True)),
+                                index=train_choices.index(fixes.get("augment.train") or default_option(
+                                    base["augment"]["train"], page_chosen, True)),
                                 help="Design a pipeline on the Augmentation page to train with it")
     val_choice = st.selectbox("Validation / inference pipeline", val_choices, key=f"{WIDGET_PREFIX}augment.val",
-                              index=val_choices.index(default_option(base["augment"]["val"], has_page, False)),
+                              index=val_choices.index(fixes.get("augment.val") or default_option(
+                                  base["augment"]["val"], has_page, False)),
                               help="No random steps here: it must resize to the size the model trains at")
 with loader_tab:
     loader_base, loader_from = loader_defaults(base)
@@ -235,14 +243,17 @@ if mismatch:  # refused by the trainer too (core.config.check_config): fixed her
     st.error(mismatch)
     train_size = output_size(pipelines["train"], config.data.image_size)
 
+    def apply_fix(**changes):
+        st.session_state[FIXES_KEY] = {**st.session_state.get(FIXES_KEY, {}), **changes}
+        for key in changes:
+            for suffix in ("", "__0", "__1"):
+                st.session_state.pop(f"{WIDGET_PREFIX}{key}{suffix}", None)
+
     def validate_at_training_size():
-        st.session_state[f"{WIDGET_PREFIX}augment.val"] = BUILTIN
-        st.session_state[f"{WIDGET_PREFIX}data.image_size__0"] = train_size[0]
-        st.session_state[f"{WIDGET_PREFIX}data.image_size__1"] = train_size[1]
+        apply_fix(**{"augment.val": BUILTIN, "data.image_size": list(train_size)})
 
     def train_at_image_size():
-        st.session_state[f"{WIDGET_PREFIX}augment.train"] = BUILTIN
-        st.session_state[f"{WIDGET_PREFIX}augment.val"] = BUILTIN
+        apply_fix(**{"augment.train": BUILTIN, "augment.val": BUILTIN})
 
     fix_val, fix_train = st.columns(2)
     fix_val.button(f"Validate at {train_size[0]} x {train_size[1]}", key="train_fix_val",

@@ -125,7 +125,7 @@ def _library_block(pipeline: Pipeline, index: int, step: LibraryStep) -> list[st
     _header(pipeline, index, step, f"**{index + 1}. {step.name}** · read-only: not in the catalogue, "
                                    "kept and saved exactly as imported")
     st.dataframe([{"parameter": name, "value": json.dumps(value)} for name, value in step.arguments().items()],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     return []
 
 
@@ -201,7 +201,7 @@ def _add_controls(pipeline: Pipeline) -> None:
     preset, load = st.columns([2, 1], vertical_alignment="bottom")
     name = preset.selectbox("Preset", preset_names(), key="aug_preset_name")
     if load.button("Load preset", key="aug_load_preset", help="Replaces the pipeline above",
-                   use_container_width=True):
+                   width="stretch"):
         replace_pipeline(load_preset(name), f"Loaded the '{name}' preset.")
 
 

@@ -233,3 +233,12 @@ def test_export_refuses_files_outside_configs_and_exports_and_run_directories(ex
     assert sorted(p.name for p in finished.iterdir()) == ["config.yaml", "status.json"]
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "up.yaml").exists()
     assert not (copied / "config.yaml").exists() and not (export_dir / "notes.txt").exists()
+
+
+def test_the_batch_preview_says_when_it_shows_part_of_the_batch_and_builds_no_cache_bar(page):
+    """Issue #16.10: an empty "building cache" bar with cache=none, 16 images of a 32-image batch unexplained."""
+    page.number_input(key="loader_batch_size_0").set_value(32)
+    page.button(key="loader_preview").click().run()
+    assert not page.exception and not page.error
+    assert not page.get("progress")  # cache=none: nothing is built
+    assert any("The first 16 of the batch's 32 images" in c.value for c in page.caption)
