@@ -7,7 +7,7 @@ from core.access import require_access
 from core.augment import charts
 from core.augment.editor import current_pipeline, describe_steps, pipeline_editor, replace_pipeline, show_flash
 from core.augment.pipeline import Step, new_step
-from core.augment.preview import (PICK_MODES, augment_grid, load_images, normalize_args, pick_images,
+from core.augment.preview import (PICK_MODES, augment_draws, load_images, normalize_args, pick_images,
                                   received_by_model, to_display, torchvision_draws)
 from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipeline, pipeline_to_text,
                                     python_snippet, save_pipeline)
@@ -95,14 +95,16 @@ with preview_column:
             face_boxes, face_note = preview_face_boxes(data_dir, list(picked["path"]), pipeline)
             if face_note:
                 st.caption(face_note)
-            grid = augment_grid(pipeline, images, draws, face_boxes)
+            drawn = augment_draws(pipeline, images, draws, face_boxes)
+            grid = [[image for image, _ in row] for row in drawn]
         except MaskLabError as error:
             show_error(error)
     normalize = normalize_args(pipeline)
     if grid:
-        for row, image, outputs in zip(picked.itertuples(), images, grid):
+        for row, image, outputs, drawn_row in zip(picked.itertuples(), images, grid, drawn):
             captions = [f"{row.id} {row.path.rsplit('/', 1)[-1]} · {class_name(row.label, age_edges)} · {size_of(image)}"]
-            captions += [f"draw {j} · {size_of(output)}" for j, output in enumerate(outputs, start=1)]
+            captions += [f"draw {j} · {size_of(output)}" + (f" · {applied}" if applied else "")
+                         for j, (output, applied) in enumerate(drawn_row, start=1)]
             st.image([image] + [to_display(output, normalize) for output in outputs], caption=captions,
                      width=THUMB_WIDTH)
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_pipeline, make_transform, reseed,
                                    step_where)
+from core.augment.applied import describe_applied
 from core.data.images import read_image
 from core.errors import ConfigError
 
@@ -46,7 +47,13 @@ def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_
 
     `face_boxes` (one per image, as core.faces.boxes.face_boxes_for gives them) feed a FaceCrop step.
     """
+    return [[image for image, _ in row] for row in augment_draws(pipeline, images, draws, face_boxes)]
+
+
+def augment_draws(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_boxes=None) -> list[list[tuple]]:
+    """Like augment_grid, each draw as (image, what it applied in words: "Rotate 12.3°; ColorJitter ...")."""
     compose = build_pipeline(pipeline)
+    compose.save_applied_params = True  # records the values each draw used; the draws themselves are unchanged
     rows = []
     for index, image in enumerate(images):
         reseed(compose, pipeline.seed, index)
@@ -54,9 +61,10 @@ def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_
         if face_boxes is not None and face_boxes[index] is not None:
             data["face_box"] = face_boxes[index]
         try:
-            rows.append([compose(**data)["image"] for _ in range(draws)])
+            results = [compose(**data) for _ in range(draws)]
         except Exception as error:  # a step that cannot handle this image (crop larger than it...)
             raise ConfigError(failing_step(pipeline, image, error)) from None
+        rows.append([(result["image"], describe_applied(result.get("applied_transforms", ()))) for result in results])
     return rows
 
 
