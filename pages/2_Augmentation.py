@@ -7,8 +7,8 @@ from core.access import require_access
 from core.augment import charts
 from core.augment.editor import current_pipeline, describe_steps, pipeline_editor, replace_pipeline, show_flash
 from core.augment.pipeline import Step, new_step
-from core.augment.preview import (PICK_MODES, augment_draws, load_images, normalize_args, pick_images,
-                                  received_by_model, to_display, torchvision_draws)
+from core.augment.preview import (MAX_UPLOADS, PICK_MODES, augment_draws, decode_uploads, load_images,
+                                  normalize_args, pick_images, received_by_model, to_display, torchvision_draws)
 from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipeline, pipeline_to_text,
                                     python_snippet, save_pipeline)
 from core.augment.timing import compare_backends, order_experiment, size_of, time_pipeline, time_steps
@@ -58,6 +58,15 @@ def decoded_images(data_dir: str, paths: tuple):
     return images
 
 
+@st.cache_resource(show_spinner="Decoding your photos...", max_entries=4)
+def decoded_uploads(files: tuple):
+    """Decoded in memory once per set of uploads; read-only like the dataset's."""
+    images = decode_uploads(files)
+    for image in images:
+        image.flags.writeable = False
+    return images
+
+
 with st.sidebar:
     st.header("Preview images")
     mode = st.radio("Pick", PICK_MODES, key="aug_pick_mode", horizontal=True)
@@ -72,9 +81,27 @@ with st.sidebar:
     draws = st.slider("Draws per image", 1, 8, 4, key="aug_draws")
     pick_seed = st.number_input("Pick seed", min_value=0, value=0, step=1, key="aug_pick_seed",
                                 help="Which images are picked (the pipeline's own seed decides the draws)")
+    uploads = st.file_uploader("Or preview on your own photos", type=["jpg", "jpeg", "png"],
+                               accept_multiple_files=True, key="aug_uploads",
+                               help=f"Up to {MAX_UPLOADS} photos, kept in this browser session only (never "
+                                    "saved); they replace the dataset images above while uploaded")
 
 picked = pick_images(scan.images, mode, value, count, int(pick_seed))
-images = decoded_images(str(data_dir), tuple(picked["path"]))
+own_photos = None
+if uploads:
+    try:
+        own_photos = decoded_uploads(tuple((file.name, file.getvalue()) for file in uploads))
+    except MaskLabError as error:
+        show_error(error, "The dataset images are shown instead.")
+if own_photos is not None:
+    images = own_photos
+    first_captions = [f"{file.name} · your photo · {size_of(image)}" for file, image in zip(uploads, images)]
+    preview_paths = None  # no face boxes for a photo outside the dataset: FaceCrop uses its fallback
+else:
+    images = decoded_images(str(data_dir), tuple(picked["path"]))
+    first_captions = [f"{row.id} {row.path.rsplit('/', 1)[-1]} · {class_name(row.label, age_edges)} · "
+                      f"{size_of(image)}" for row, image in zip(picked.itertuples(), images)]
+    preview_paths = list(picked["path"])
 pipeline = current_pipeline()
 show_flash()
 
@@ -92,7 +119,8 @@ with preview_column:
         st.warning("Fix the problems marked in the pipeline to see the preview.")
     else:
         try:
-            face_boxes, face_note = preview_face_boxes(data_dir, list(picked["path"]), pipeline)
+            face_boxes, face_note = (preview_face_boxes(data_dir, preview_paths, pipeline)
+                                     if preview_paths is not None else (None, None))
             if face_note:
                 st.caption(face_note)
             drawn = augment_draws(pipeline, images, draws, face_boxes)
@@ -101,8 +129,8 @@ with preview_column:
             show_error(error)
     normalize = normalize_args(pipeline)
     if grid:
-        for row, image, outputs, drawn_row in zip(picked.itertuples(), images, grid, drawn):
-            captions = [f"{row.id} {row.path.rsplit('/', 1)[-1]} · {class_name(row.label, age_edges)} · {size_of(image)}"]
+        for first_caption, image, outputs, drawn_row in zip(first_captions, images, grid, drawn):
+            captions = [first_caption]
             captions += [f"draw {j} · {size_of(output)}" + (f" · {applied}" if applied else "")
                          for j, (output, applied) in enumerate(drawn_row, start=1)]
             st.image([image] + [to_display(output, normalize) for output in outputs], caption=captions,

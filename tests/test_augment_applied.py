@@ -27,3 +27,10 @@ def test_recording_the_values_leaves_the_draws_unchanged():
     assert [np.array_equal(a, b) for a, b in zip(augment_grid(pipeline, images, 3)[0], plain_draws)] == [True] * 3
     for (image, applied), plain in zip(draws[0], plain_draws):
         assert np.array_equal(image, plain) and applied.startswith("Rotate ")
+
+
+def test_a_record_shaped_unlike_the_known_ones_still_gives_a_line():
+    blur = A.Compose([A.Blur(blur_limit=(5, 5), p=1)], save_applied_params=True)
+    assert describe_applied(blur(image=np.zeros((16, 16, 3), np.uint8))["applied_transforms"]) == "Blur kernel 5"
+    odd = [("Future", {"kernel": object(), "matrix": [[1]], "holes": 3, "level": 2})]
+    assert describe_applied(odd) == "Future level 2"  # what cannot be read is left out, never an exception

@@ -29,21 +29,33 @@ def _one(name: str, params: dict) -> str:
     for key, value in params.items():
         if key in NOT_DRAWN:
             continue
-        if key == "matrix":
-            if "rotate" not in params:  # Rotate, ShiftScaleRotate: the angle lives in the matrix only
-                matrix = np.asarray(value)
-                bits.append(f"{math.degrees(math.atan2(matrix[0, 1], matrix[0, 0])):.1f}°")
-        elif key == "kernel":
-            bits.append(f"kernel {len(value)}")
-        elif key == "holes":
-            bits.append(f"{len(value)} hole{'s' * (len(value) != 1)}")
-        elif isinstance(value, dict):
-            bits.append(f"{key} " + " ".join(f"{k}{_number(v)}" for k, v in value.items()))
-        elif isinstance(value, (bool, str)) or isinstance(value, numbers.Number):
-            bits.append(f"{key} {_number(value)}")
-        elif isinstance(value, (tuple, list)) and len(value) <= 4 and all(isinstance(v, numbers.Number) for v in value):
-            bits.append(f"{key} {[_number(v) for v in value]}".replace("'", ""))
+        try:
+            bit = _bit(key, value, params)
+        except (TypeError, ValueError, IndexError):  # a record shaped unlike those we know: the name says enough
+            bit = None
+        if bit:
+            bits.append(bit)
     return name + (" " + ", ".join(bits) if bits else "")
+
+
+def _bit(key: str, value, params: dict) -> str | None:
+    """One drawn value in words, or None for what a caption cannot show (arrays, nested records)."""
+    if key == "matrix":
+        if "rotate" in params:  # Affine records its angle itself
+            return None
+        matrix = np.asarray(value)  # Rotate, ShiftScaleRotate: the angle lives in the matrix only
+        return f"{math.degrees(math.atan2(matrix[0, 1], matrix[0, 0])):.1f}°"
+    if key == "kernel":
+        return f"kernel {value}" if isinstance(value, numbers.Integral) else f"kernel {len(value)}"
+    if key == "holes":
+        return f"{len(value)} hole{'s' * (len(value) != 1)}"
+    if isinstance(value, dict):
+        return f"{key} " + " ".join(f"{k}{_number(v)}" for k, v in value.items())
+    if isinstance(value, (bool, str, numbers.Number)):
+        return f"{key} {_number(value)}"
+    if isinstance(value, (tuple, list)) and len(value) <= 4 and all(isinstance(v, numbers.Number) for v in value):
+        return f"{key} [{', '.join(_number(v) for v in value)}]"
+    return None
 
 
 def _number(value) -> str:

@@ -42,6 +42,28 @@ def load_images(data_dir, rel_paths) -> list[np.ndarray]:
     return [read_image(Path(data_dir) / rel) for rel in rel_paths]
 
 
+MAX_UPLOADS = 8  # as many as the preview shows images
+
+
+def decode_uploads(files) -> list[np.ndarray]:
+    """Decode uploaded photos [(name, bytes)] in memory with the project's one decoder (EXIF upright);
+    DataError naming the file that is not an image. Nothing is written to disk."""
+    import io
+
+    from core.errors import DataError
+
+    if len(files) > MAX_UPLOADS:
+        raise DataError(f"{len(files)} photos uploaded: the preview shows at most {MAX_UPLOADS}; remove some")
+    images = []
+    for name, data in files:
+        try:
+            images.append(read_image(io.BytesIO(data)))
+        except DataError as error:  # its text names the buffer, not the file the user chose
+            reason = str(error).split(": ", 1)[-1]
+            raise DataError(f"{name}: {reason}") from None
+    return images
+
+
 def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_boxes=None) -> list[list]:
     """`draws` augmented versions of each image, the same for the same seed.
 

@@ -303,3 +303,18 @@ def test_each_draw_says_what_it_applied(page):
     angles = {c.split("Rotate ")[1].split("°")[0] for c in draws}
     assert len(angles) > 1 and all(abs(float(a)) <= 90 for a in angles)  # drawn per image, within the limit
     assert "Resize" not in draws[0] and "Normalize" not in draws[0]  # the same on every draw: not repeated
+
+
+def test_preview_on_uploaded_photos_and_a_bad_upload_is_named(page, demo_data_dir, tmp_path):
+    """Besides dataset images, a user's own photos (decoded in memory, never saved)."""
+    photo = next((demo_data_dir / "train" / "images").rglob("*.jpg")).read_bytes()
+    before = set(tmp_path.rglob("*"))
+    page.file_uploader(key="aug_uploads").set_value([("me.jpg", photo, "image/jpeg")]).run()
+    assert not page.exception and not page.error
+    rows = preview_captions(page)
+    assert rows[0][0].startswith("me.jpg · your photo · 384x512") and rows[0][1].startswith("draw 1 · 192x256")
+    assert set(tmp_path.rglob("*")) == before  # nothing written
+    page.file_uploader(key="aug_uploads").set_value([("notes.png", b"not an image", "image/png")]).run()
+    assert not page.exception
+    assert page.error[0].value.startswith("notes.png: cannot read image")
+    assert "your photo" not in preview_captions(page)[0][0]  # the dataset images instead
