@@ -318,3 +318,18 @@ def test_preview_on_uploaded_photos_and_a_bad_upload_is_named(page, demo_data_di
     assert not page.exception
     assert page.error[0].value.startswith("notes.png: cannot read image")
     assert "your photo" not in preview_captions(page)[0][0]  # the dataset images instead
+
+
+def test_transforms_read_from_the_library_alone_are_editable_with_docstring_help(page):
+    """Past albumentations-demo's hand-written list: e.g. SafeRotate, with no hint of ours, is fully editable."""
+    assert len(catalogue()) >= 50
+    add_step(page, "SafeRotate")
+    rotate = uid_of(page, 1)
+    low, high = page.number_input(key=f"aug_{rotate}_limit__0"), page.number_input(key=f"aug_{rotate}_limit__1")
+    assert "angle" in low.help.lower()  # the library's docstring
+    assert (low.value, high.value) == (-90.0, 90.0)  # the library's default
+    low.set_value(-5.0)
+    high.set_value(5.0).run()
+    assert not page.exception and not page.error
+    assert page.session_state["aug_pipeline"].steps[1].args["limit"] == (-5.0, 5.0)
+    assert any(c.startswith("draw 1 · 192x256") for row in preview_captions(page) for c in row)
