@@ -83,8 +83,9 @@ class LossConfig:
 @dataclass
 class OptimConfig:
     name: str = setting("adamw", "Optimizer", choices=("adamw", "adam", "sgd"))
-    lr: float = setting(1e-3, "Peak learning rate", min=1e-7, max=10.0)
-    weight_decay: float = setting(1e-4, "Weight decay", min=0.0, max=1.0)
+    lr: float = setting(1e-3, "Peak learning rate (typical: 1e-4 to 3e-3 for AdamW, 1e-2 to 1e-1 for SGD)",
+                        min=1e-7, max=10.0, scale="log")
+    weight_decay: float = setting(1e-4, "Weight decay (typical: 1e-5 to 5e-2)", min=0.0, max=1.0, scale="log")
     momentum: float = setting(0.9, "SGD momentum", min=0.0, max=0.999)
     grad_clip: float = setting(0.0, "Clip the gradient norm to this value; 0 = no clipping", min=0.0)
 
@@ -96,7 +97,7 @@ class SchedConfig:
                         choices=("none", "cosine", "step", "onecycle", "plateau"))
     warmup_epochs: float = setting(0.0, "Linear warm-up from 0 over this many epochs (cosine/step/none)",
                                    min=0.0, max=100.0)
-    min_lr: float = setting(0.0, "Lowest learning rate of cosine decay", min=0.0)
+    min_lr: float = setting(0.0, "Lowest learning rate of cosine decay", min=0.0, scale="log")
     step_size: int = setting(10, "step: multiply the rate by gamma every this many epochs", min=1)
     gamma: float = setting(0.1, "step/plateau: factor applied to the rate", min=0.0, max=1.0)
     patience: int = setting(2, "plateau: epochs without val-F1 gain before lowering the rate", min=0)
@@ -221,7 +222,7 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
 
     Returns the config to run: loader.num_workers above this machine's cores is lowered to the cores
     (with a line to `warn`), so that a server's config still runs on a laptop. Raises ConfigError naming
-    the setting otherwise.
+    the setting otherwise (train and val pipelines that make different sizes included).
     """
     from core.labels import check_age_edges
     from core.loader.validate import available_cores, validate_loader_config
@@ -246,6 +247,9 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
             warn(f"loader.num_workers: {config.loader.num_workers} is more than the {cores} CPU cores here; "
                  f"using {cores}")
         config = dataclasses.replace(config, loader=dataclasses.replace(config.loader, num_workers=cores))
+    from core.train.pipeline_sizes import check_sizes
+
+    check_sizes(config.augment.train, config.augment.val, config.data.image_size)
     # Under torchrun (WORLD_SIZE set) the distributed samplers are valid.
     validate_loader_config(config.loader, None, distributed=int(os.environ.get("WORLD_SIZE", "1")) > 1)
     return config

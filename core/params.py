@@ -22,6 +22,7 @@ KINDS = ("bool", "int", "float", "choice", "str", "list", "int_range", "float_ra
 # Two-number kinds (Albumentations' `limit=(-30, 30)`, `size=(256, 192)`): a range needs low <= high,
 # a pair's numbers are independent. `min`/`max` bound each number.
 TWO_NUMBER_KINDS = {"int_range": int, "float_range": float, "int_pair": int}
+SCALES = ("linear", "log")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Param:
     # shown as -180..180). Widgets only: validation never reads them, and a value outside still shows.
     slider_min: float | None = None
     slider_max: float | None = None
+    # "log": values span decades (a learning rate of 3e-4, a decay of 1e-5), so the widget is a typed
+    # number shown in %g, never a linear slider whose 0.01 steps cannot reach them. Widgets only.
+    scale: str = "linear"
 
     def validate(self, value, where: str | None = None):
         """Coerce `value` to this parameter's type and check its range; raise ConfigError naming it."""
@@ -146,12 +150,18 @@ def _coerce_two_numbers(cast, value) -> tuple:
 
 
 def setting(default, help: str, *, kind: str | None = None, min=None, max=None, step=None,
-            choices=None, optional: bool = False):
-    """A dataclass field that carries its Param declaration (name and kind filled in by params_of)."""
+            choices=None, optional: bool = False, scale: str = "linear", slider_max=None):
+    """A dataclass field that carries its Param declaration (name and kind filled in by params_of).
+
+    `scale="log"` and `slider_max` shape the widget only; validation reads min/max.
+    """
     if kind is None:
         kind = _infer_kind(default, choices)
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
     meta = {"param": dict(kind=kind, default=default, help=help, min=min, max=max, step=step,
-                          choices=tuple(choices) if choices is not None else None, optional=optional)}
+                          choices=tuple(choices) if choices is not None else None, optional=optional,
+                          scale=scale, slider_max=slider_max)}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: json.loads(json.dumps(default)), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

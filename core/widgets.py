@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import json
+import math
 
 import streamlit as st
 
 from core.params import TWO_NUMBER_KINDS, Param, params_of
+
+# A single-number slider beyond this many positions (epochs 1..1000) cannot be set by hand to one value.
+# Range sliders keep slider_bounds' default: two thumbs over -180..180 still read well.
+SCALAR_SLIDER_STEPS = 300
 
 
 def param_widget(param: Param, key: str, value=None, label: str | None = None, help: str | None = None,
@@ -40,12 +45,16 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
                 return None
             if value is None:  # keep a value that is set (an imported one); fall back only when unset
                 value = param.default if param.default is not None else (param.min or 0)
+        if param.scale == "log":
+            return st.number_input(label, value=cast(value), step=cast(log_step(param)), format="%g", key=key,
+                                   help=help)
         step = param.step if param.step is not None else (1 if cast is int else 0.01)
-        bounds = slider_bounds(param, [cast(value)], step)
+        bounds = slider_bounds(param, [cast(value)], step, max_steps=SCALAR_SLIDER_STEPS)
         if bounds is not None:
             return st.slider(label, min_value=cast(bounds[0]), max_value=cast(bounds[1]), value=cast(value),
                              step=cast(step), key=key, help=help)
-        return st.number_input(label, value=cast(value), step=cast(step), key=key, help=help)
+        return st.number_input(label, value=cast(value), step=cast(step), key=key, help=help,
+                               format="%d" if cast is int else "%g")
     if param.kind == "list":
         text = st.text_input(label, value=json.dumps(value), key=key, help=help)
         try:
@@ -56,18 +65,27 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
     return None if param.optional and text == "" else text
 
 
-def slider_bounds(param: Param, values: list, step: float) -> tuple[float, float] | None:
+def log_step(param: Param) -> float:
+    """The +/- step of a log-scale number: a tenth of the default's decade (1e-3 -> 1e-4)."""
+    if param.step is not None:
+        return param.step
+    reference = param.default or param.min or 1e-3
+    return 10.0 ** (math.floor(math.log10(abs(reference))) - 1)
+
+
+def slider_bounds(param: Param, values: list, step: float, max_steps: int = 1000) -> tuple[float, float] | None:
     """(low, high) of a slider for `param`, or None where a number input fits better.
 
     The slider spans the declared hint (else the valid range) and widens to include `values`, so a
     value from a file outside the usual span is shown as it is, never clamped behind the user's back.
+    More than `max_steps` positions and a slider cannot be set to one value by hand: a number input then.
     """
     low = param.slider_min if param.slider_min is not None else param.min
     high = param.slider_max if param.slider_max is not None else param.max
     if low is None or high is None:
         return None
     low, high = min([low, *values]), max([high, *values])
-    if (high - low) / step > 1000:
+    if (high - low) / step > max_steps:
         return None
     return low, high
 

@@ -67,7 +67,10 @@ def use_demo_data() -> None:
 def data_directory_selector() -> Path:
     """The shared data directory: validated at once; a bad path keeps the previous one selected."""
     data_dir = current_data_dir()
-    typed = st.text_input("Folder holding train/ and eval/", value=str(data_dir), key="data_dir_input",
+    # The box's starting text goes through session state, never `value=`: the demo button sets this key,
+    # and a widget given both logs a warning with a stack trace.
+    st.session_state.setdefault("data_dir_input", str(data_dir))
+    typed = st.text_input("Folder holding train/ and eval/", key="data_dir_input",
                           help=f"The demo dataset is {demo_data_dir()}; $MASKLAB_DATA_DIR sets the default "
                                f"(now {default_data_dir()}).").strip()
     # Compare resolved paths: "~/data" or "data/" typed for the selected folder is no change.

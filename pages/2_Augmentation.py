@@ -7,8 +7,8 @@ from core.access import require_access
 from core.augment import charts
 from core.augment.editor import current_pipeline, describe_steps, pipeline_editor, replace_pipeline, show_flash
 from core.augment.pipeline import Step, new_step
-from core.augment.preview import (PICK_MODES, augment_grid, load_images, model_input, normalize_args, pick_images,
-                                  to_display, torchvision_draws)
+from core.augment.preview import (MAX_UPLOADS, PICK_MODES, augment_draws, decode_uploads, load_images,
+                                  normalize_args, pick_images, received_by_model, to_display, torchvision_draws)
 from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipeline, pipeline_to_text,
                                     python_snippet, save_pipeline)
 from core.augment.timing import compare_backends, order_experiment, size_of, time_pipeline, time_steps
@@ -58,6 +58,15 @@ def decoded_images(data_dir: str, paths: tuple):
     return images
 
 
+@st.cache_resource(show_spinner="Decoding your photos...", max_entries=4)
+def decoded_uploads(files: tuple):
+    """Decoded in memory once per set of uploads; read-only like the dataset's."""
+    images = decode_uploads(files)
+    for image in images:
+        image.flags.writeable = False
+    return images
+
+
 with st.sidebar:
     st.header("Preview images")
     mode = st.radio("Pick", PICK_MODES, key="aug_pick_mode", horizontal=True)
@@ -72,9 +81,27 @@ with st.sidebar:
     draws = st.slider("Draws per image", 1, 8, 4, key="aug_draws")
     pick_seed = st.number_input("Pick seed", min_value=0, value=0, step=1, key="aug_pick_seed",
                                 help="Which images are picked (the pipeline's own seed decides the draws)")
+    uploads = st.file_uploader("Or preview on your own photos", type=["jpg", "jpeg", "png"],
+                               accept_multiple_files=True, key="aug_uploads",
+                               help=f"Up to {MAX_UPLOADS} photos, kept in this browser session only (never "
+                                    "saved); they replace the dataset images above while uploaded")
 
 picked = pick_images(scan.images, mode, value, count, int(pick_seed))
-images = decoded_images(str(data_dir), tuple(picked["path"]))
+own_photos = None
+if uploads:
+    try:
+        own_photos = decoded_uploads(tuple((file.name, file.getvalue()) for file in uploads))
+    except MaskLabError as error:
+        show_error(error, "The dataset images are shown instead.")
+if own_photos is not None:
+    images = own_photos
+    first_captions = [f"{file.name} · your photo · {size_of(image)}" for file, image in zip(uploads, images)]
+    preview_paths = None  # no face boxes for a photo outside the dataset: FaceCrop uses its fallback
+else:
+    images = decoded_images(str(data_dir), tuple(picked["path"]))
+    first_captions = [f"{row.id} {row.path.rsplit('/', 1)[-1]} · {class_name(row.label, age_edges)} · "
+                      f"{size_of(image)}" for row, image in zip(picked.itertuples(), images)]
+    preview_paths = list(picked["path"])
 pipeline = current_pipeline()
 show_flash()
 
@@ -92,22 +119,26 @@ with preview_column:
         st.warning("Fix the problems marked in the pipeline to see the preview.")
     else:
         try:
-            face_boxes, face_note = preview_face_boxes(data_dir, list(picked["path"]), pipeline)
+            face_boxes, face_note = (preview_face_boxes(data_dir, preview_paths, pipeline)
+                                     if preview_paths is not None else (None, None))
             if face_note:
                 st.caption(face_note)
-            grid = augment_grid(pipeline, images, draws, face_boxes)
+            drawn = augment_draws(pipeline, images, draws, face_boxes)
+            grid = [[image for image, _ in row] for row in drawn]
         except MaskLabError as error:
             show_error(error)
     normalize = normalize_args(pipeline)
     if grid:
-        for row, image, outputs in zip(picked.itertuples(), images, grid):
-            captions = [f"{row.id} {row.path.rsplit('/', 1)[-1]} · {class_name(row.label, age_edges)} · {size_of(image)}"]
-            captions += [f"draw {j} · {size_of(output)}" for j, output in enumerate(outputs, start=1)]
+        for first_caption, image, outputs, drawn_row in zip(first_captions, images, grid, drawn):
+            captions = [first_caption]
+            captions += [f"draw {j} · {size_of(output)}" + (f" · {applied}" if applied else "")
+                         for j, (output, applied) in enumerate(drawn_row, start=1)]
             st.image([image] + [to_display(output, normalize) for output in outputs], caption=captions,
                      width=THUMB_WIDTH)
 
         st.subheader("What the model receives")
-        received = model_input(grid[0][0])
+        received, notes = received_by_model([output for outputs in grid for output in outputs])
+        st.caption(f"Over all {sum(map(len, grid))} draws shown.")
         left, right = st.columns([3, 2])
         with left:
             st.markdown(
@@ -115,7 +146,7 @@ with preview_column:
                 f"dtype **{received.dtype}**\n"
                 f"- values **{received.minimum:.3g} .. {received.maximum:.3g}**\n"
                 f"- channel means **{received.channel_mean}**, stds **{received.channel_std}**")
-            for note in received.warnings():
+            for note in notes:
                 st.info(note)
         with right:
             st.image([to_display(grid[0][0], normalize), to_display(grid[0][0])], width=THUMB_WIDTH,
@@ -147,7 +178,7 @@ with timing_tab:
         first, second = st.columns(2)
         first.metric("Whole pipeline", f"{whole.images_per_s:,.0f} images/s")
         second.metric("Per image", f"{whole.ms_per_image:.3f} ms")
-        st.altair_chart(charts.step_timing_chart(step_times), use_container_width=True)
+        st.altair_chart(charts.step_timing_chart(step_times), width="stretch")
         st.dataframe(charts.step_timing_table(step_times).drop(columns="order"), hide_index=True)
 
 with torchvision_tab:
@@ -172,7 +203,7 @@ with torchvision_tab:
         _, rows = st.session_state["aug_compare_rows"]
         stale_note("aug_compare_rows")
         if rows:
-            st.altair_chart(charts.backend_chart(rows), use_container_width=True)
+            st.altair_chart(charts.backend_chart(rows), width="stretch")
             st.dataframe(charts.backend_table(rows), hide_index=True)
             st.caption("alb_over_tv < 1: Albumentations is faster. Equivalents do the same job with the same "
                        "ranges; they are not pixel-identical.")

@@ -10,7 +10,8 @@ from core.loader.config import LoaderConfig
 from core.loader.export import config_export_path, config_folders, loader_yaml, write_loader_section
 from core.loader.preview import (TYPED_PIPELINE, load_pipeline_source, pipeline_choices, pipeline_source,
                                  preview_batch, preview_dataset, preview_ranks, sampled_class_counts)
-from core.loader.settings import LOADER_CONFIG_KEY, apply_recommended, loader_config_from_session, store_loader_config
+from core.loader.settings import (LOADER_CONFIG_KEY, apply_recommended, loader_config_from_session, sampler_decides_order,
+                                  store_loader_config)
 from core.params import params_of, section_from_dict, section_to_dict
 from core.ui import current_data_dir, load_train_scan, show_error, st_progress_callback
 from core.widgets import param_widget
@@ -47,7 +48,7 @@ with st.expander("Dataset vs DataLoader (lecture 4)"):
         "- Reference: [torch.utils.data.DataLoader](https://pytorch.org/docs/stable/data.html"
         "#torch.utils.data.DataLoader).")
 
-VERSION_KEY, SWEEP_KEY = "loader_widgets_version", "loader_sweep"
+VERSION_KEY, SWEEP_KEY, NOTE_KEY = "loader_widgets_version", "loader_sweep", "loader_note"
 settings = section_to_dict(loader_config_from_session(st.session_state) or LoaderConfig())
 version = st.session_state.setdefault(VERSION_KEY, 0)
 
@@ -81,6 +82,10 @@ for number, param in enumerate(params):
     with columns[number % 3]:
         values[param.name] = param_widget(param, key=key, value=settings.get(param.name))
 st.caption(f"This machine has {available_cores()} CPU cores for workers.")
+note = st.session_state.pop(NOTE_KEY, None)
+if note:
+    st.info(note)
+values, note = sampler_decides_order(values)
 
 try:
     config = section_from_dict(LoaderConfig, values, "loader.")
@@ -89,6 +94,10 @@ except MaskLabError as error:
     show_error(error)
     st.stop()
 store_loader_config(st.session_state, config)
+if note:  # redraw the widgets from the stored settings, shuffle unticked, and say why
+    st.session_state[NOTE_KEY] = note
+    st.session_state[VERSION_KEY] += 1
+    st.rerun()
 if config.sampler == "distributed":
     st.info("DistributedSampler belongs to multi-GPU training: `torchrun --nproc_per_node=N -m core train ...` "
             "starts N processes (DistributedDataParallel) and the sampler gives each its own share of the "
@@ -110,9 +119,13 @@ except MaskLabError as error:
 st.header("One batch")
 if st.button("Preview a batch", key="loader_preview", disabled=pipeline is None):
     try:
-        dataset = preview_dataset(data_dir, pipeline, config, scan=scan,
-                                  progress=st_progress_callback("Building the image cache"))
-        images, captions = preview_batch(dataset, config)
+        # Only the memmap cache is built here; with cache=none there is nothing to show progress of.
+        cache_progress = st_progress_callback("Building the image cache") if config.cache == "memmap" else None
+        dataset = preview_dataset(data_dir, pipeline, config, scan=scan, progress=cache_progress)
+        images, captions, batch_len = preview_batch(dataset, config)
+        if batch_len > len(images):
+            st.caption(f"The first {len(images)} of the batch's {batch_len} images (batch_size "
+                       f"{config.batch_size}); the rest are drawn the same way.")
         st.image(images, caption=captions, width=110)
     except MaskLabError as error:
         show_error(error)

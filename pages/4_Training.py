@@ -4,16 +4,16 @@ import streamlit as st
 
 from core.access import require_access
 from core.augment import preset_names, save_pipeline
+from core.augment.editor import chosen_pipeline
 from core.config import MODEL_NAMES, TIMM_PREFIX, ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
-from core.loader.settings import loader_config_from_session
-from core.params import section_to_dict
+from core.loader.settings import loader_choices_from_session
 from core.train import charts, follow
-from core.train.compose import PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
+from core.train.compose import BUILTIN, PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
 from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
                                launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
                                unique_run_name)
-from core.train.pipeline_sizes import size_mismatch
+from core.train.pipeline_sizes import output_size, size_mismatch
 from core.ui import current_age_edges, current_data_dir, show_error
 from core.widgets import section_widgets
 
@@ -22,6 +22,7 @@ require_access()  # first: a URL can reach a page without app.py (see core/acces
 FOLLOW_KEY = "train_follow"
 FOLLOW_REQUEST_KEY = "train_follow_request"  # set before a rerun: a widget's key cannot change once drawn
 BASE_LOADED_KEY = "train_base_loaded"
+FIXES_KEY = "train_fixes"                 # one-click fixes of the starting values (size mismatch)
 AUTO_NAME_KEY = "train_auto_name"
 WIDGET_PREFIX = "cfg_"
 PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (core.augment.editor)
@@ -47,17 +48,15 @@ active = find_active_runs(root)
 
 # ---------------------------------------------------------------- follow a run
 
-def follow_panel(run_dir, ticking: bool) -> None:
-    """Everything the page shows about one run; re-drawn every 2 s while the run is alive."""
-    progress = follow.run_progress(run_dir)
-    if ticking and not progress.alive:
-        st.rerun()  # the run just ended: one full rerun stops the ticking and refreshes the buttons
+def follow_panel(run_dir, progress) -> None:
+    """Everything the page shows about one run."""
     died = stopped_before_status(run_dir)
     if died:
         st.error(f"The trainer stopped before the run started:\n\n```\n{died}\n```\n\n"
                  "Fix the setting it names below and start a new run.")
         return
     state_line = {"launching": "starting the trainer (importing torch)...",
+                  "resuming": "resuming: the trainer loads last.pt and continues...",
                   "stopped": "the trainer process is gone without finishing (killed?); Resume continues from "
                              "the last completed epoch."}.get(progress.state, progress.state)
     st.markdown(f"**{progress.name}** — {state_line}")
@@ -109,19 +108,26 @@ def follow_panel(run_dir, ticking: bool) -> None:
                 show_error(error)
 
 
-names = [run.name for run in active]
-names += [path.name for path in follow.list_run_dirs(root) if path.name not in names]
-names += [name for name in follow.pending_launches(root) if name not in names]
-request = st.session_state.pop(FOLLOW_REQUEST_KEY, None)
-if request in names:
-    st.session_state[FOLLOW_KEY] = request
-elif st.session_state.get(FOLLOW_KEY) not in names and names:
-    st.session_state[FOLLOW_KEY] = names[0]  # a second session opens on the run that is going
+def follow_section(active_names: tuple) -> None:
+    """The runs, the picker and the followed run's panel, read again from the files on every tick.
 
-st.header("Follow a run")
-if not names:
-    st.info(f"No runs yet in {root}. Compose one below and press Start.")
-else:
+    The whole section is one fragment so that nothing in it outlives the files: the "Running now" line,
+    the state beside the picker and the panel always come from the same reading.
+    """
+    active = find_active_runs(root)
+    if tuple(sorted(run.name for run in active)) != active_names:
+        st.rerun()  # a run started or ended: one full rerun refreshes the ticking and the Start button
+    names = [run.name for run in active]
+    names += [path.name for path in follow.list_run_dirs(root) if path.name not in names]
+    names += [name for name in follow.pending_launches(root) if name not in names]
+    request = st.session_state.pop(FOLLOW_REQUEST_KEY, None)
+    if request in names:
+        st.session_state[FOLLOW_KEY] = request
+    elif st.session_state.get(FOLLOW_KEY) not in names and names:
+        st.session_state[FOLLOW_KEY] = names[0]  # a second session opens on the run that is going
+    if not names:
+        st.info(f"No runs yet in {root}. Compose one below and press Start.")
+        return
     if active:
         st.caption("Running now: " + ", ".join(f"**{run.name}**" for run in active))
     # The state sits beside the picker, not in its option labels: the browser keeps a selectbox's labels
@@ -129,10 +135,13 @@ else:
     picker, state_column = st.columns([3, 1], vertical_alignment="bottom")
     followed = picker.selectbox("Run", names, key=FOLLOW_KEY)
     run_dir = root / followed
-    picked = follow.run_progress(run_dir)
-    state_column.caption(f"State: **{picked.state}**")
-    ticking = picked.alive
-    st.fragment(run_every=2 if ticking else None)(follow_panel)(run_dir, ticking)
+    progress = follow.run_progress(run_dir)
+    state_column.caption(f"State: **{progress.state}**")
+    follow_panel(run_dir, progress)
+
+
+st.header("Follow a run")
+st.fragment(run_every=2 if active else None)(follow_section)(tuple(sorted(run.name for run in active)))
 
 
 # ---------------------------------------------------------------- compose a new run
@@ -174,11 +183,14 @@ def model_picker(current: str) -> str:
 
 
 def loader_defaults(base: dict) -> tuple[dict, str]:
-    """The Loader page's settings when the user visited it, else the starting config's."""
-    exported = loader_config_from_session(st.session_state)
-    if exported is None:
-        return base["loader"], "the starting config"
-    return section_to_dict(exported), "the Loader page"
+    """The starting config's loader settings with those the user chose on the Loader page over them,
+    and a line saying which came from where."""
+    chosen = loader_choices_from_session(st.session_state)
+    if not chosen:
+        return base["loader"], "Loader settings from the starting config (none chosen on the Loader page)."
+    names = ", ".join(f"`{name}`" for name in chosen)
+    return {**base["loader"], **chosen}, (f"Loader settings from the starting config; {names} from the "
+                                          "Loader page (chosen there).")
 
 
 st.header("New run")
@@ -189,11 +201,17 @@ if st.session_state.get(BASE_LOADED_KEY) != source:  # a new starting point: its
     for key in [key for key in st.session_state if str(key).startswith(WIDGET_PREFIX)]:
         del st.session_state[key]
     st.session_state[BASE_LOADED_KEY] = source
+    st.session_state.pop(FIXES_KEY, None)
 try:
     base = config_to_dict(load_config(sources[source]))
 except MaskLabError as error:
     show_error(error, "Pick another starting point.")
     base = config_to_dict(ExperimentConfig())
+# A one-click fix changes the starting values, not the widgets' state: the fixed widgets are dropped and
+# drawn again from these values (setting a drawn widget's state is what Streamlit warns about).
+fixes = st.session_state.get(FIXES_KEY, {})
+if "data.image_size" in fixes:
+    base["data"]["image_size"] = fixes["data.image_size"]
 
 data_dir = current_data_dir()
 values = {"data.dir": str(data_dir)}
@@ -204,17 +222,21 @@ with data_tab:
     base["data"]["age_edges"] = list(current_age_edges()) if sources[source] is None else base["data"]["age_edges"]
     values.update(widget_values("data", base, skip=("dir",)))
     has_page = page_pipeline is not None
+    # Preselected only once the user made it theirs: a visit to the Augmentation page changes nothing here.
+    page_chosen = chosen_pipeline(st.session_state) is not None
     train_choices = pipeline_options(preset_names(), has_page, base["augment"]["train"])
     val_choices = pipeline_options(preset_names(), has_page, base["augment"]["val"])
     train_choice = st.selectbox("Training augmentation", train_choices, key=f"{WIDGET_PREFIX}augment.train",
-                                index=train_choices.index(default_option(base["augment"]["train"], has_page, True)),
+                                index=train_choices.index(fixes.get("augment.train") or default_option(
+                                    base["augment"]["train"], page_chosen, True)),
                                 help="Design a pipeline on the Augmentation page to train with it")
     val_choice = st.selectbox("Validation / inference pipeline", val_choices, key=f"{WIDGET_PREFIX}augment.val",
-                              index=val_choices.index(default_option(base["augment"]["val"], has_page, False)),
+                              index=val_choices.index(fixes.get("augment.val") or default_option(
+                                  base["augment"]["val"], has_page, False)),
                               help="No random steps here: it must resize to the size the model trains at")
 with loader_tab:
     loader_base, loader_from = loader_defaults(base)
-    st.caption(f"Loader settings from {loader_from}.")
+    st.caption(loader_from)
     values.update(widget_values("loader", {"loader": loader_base}))
 for tab, section in zip(section_tabs, SECTIONS):
     with tab:
@@ -254,11 +276,32 @@ try:  # the page's pipeline is measured as it is now; its file is written only a
 except MaskLabError as error:
     show_error(error, "Pick another pipeline on the Data & augmentation tab.")
     st.stop()
-if mismatch:
-    st.warning(mismatch)
+if mismatch:  # refused by the trainer too (core.config.check_config): fixed here with one click
+    st.error(mismatch)
+    train_size = output_size(pipelines["train"], config.data.image_size)
 
-confirm = True
-if active:
+    def apply_fix(**changes):
+        st.session_state[FIXES_KEY] = {**st.session_state.get(FIXES_KEY, {}), **changes}
+        for key in changes:
+            for suffix in ("", "__0", "__1"):
+                st.session_state.pop(f"{WIDGET_PREFIX}{key}{suffix}", None)
+
+    def validate_at_training_size():
+        apply_fix(**{"augment.val": BUILTIN, "data.image_size": list(train_size)})
+
+    def train_at_image_size():
+        apply_fix(**{"augment.train": BUILTIN, "augment.val": BUILTIN})
+
+    fix_val, fix_train = st.columns(2)
+    fix_val.button(f"Validate at {train_size[0]} x {train_size[1]}", key="train_fix_val",
+                   on_click=validate_at_training_size,
+                   help="Built-in validation pipeline, data.image_size set to the training pipeline's output")
+    fix_train.button(f"Train and validate at {config.data.image_size[0]} x {config.data.image_size[1]}",
+                     key="train_fix_train", on_click=train_at_image_size,
+                     help="Built-in Resize + Normalize for both, at data.image_size (no augmentation)")
+
+confirm = not mismatch
+if active and confirm:
     confirm = st.checkbox(f"Start a second run while {active[0].name} is running", key="train_confirm_second",
                           help="Both runs share the CPU/GPU and each slows down")
 if st.button("Start training", key="train_start", type="primary", disabled=not confirm):

@@ -73,3 +73,18 @@ def test_log_tail_falls_back_to_the_launch_output(tmp_path):
 def test_format_seconds():
     assert follow.format_seconds(65) == "1:05" and follow.format_seconds(3725) == "1:02:05"
     assert follow.format_seconds(None) == "—"
+
+
+def test_one_function_decides_a_runs_state_from_its_files():
+    """Issue #16.6: right after Resume the old status says cancelled while the new trainer runs."""
+    from types import SimpleNamespace
+
+    from core.train.follow import run_state
+
+    resume = SimpleNamespace(kind="resume", alive=True)
+    assert run_state({"state": "cancelled"}, alive=True, launch=resume) == "resuming"
+    assert run_state({}, alive=True, launch=SimpleNamespace(kind="train", alive=True)) == "launching"
+    assert run_state({"state": "running"}, alive=True) == "running"
+    assert run_state({"state": "running"}, alive=False, launch=None) == "stopped"
+    assert run_state({"state": "cancelled"}, alive=False, launch=None) == "cancelled"
+    assert run_state({}, alive=False) == "died"

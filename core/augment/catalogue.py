@@ -302,10 +302,48 @@ def _build_entry(spec: Spec) -> Entry:
                  params=params, defaults=defaults, spec=spec)
 
 
+# More of Albumentations 2.0.8's image transforms, editable with every parameter their InitSchema declares
+# (help from their docstrings) and no hand-written hints. Left out on purpose: steps that turn a face on its
+# side or upside down (VerticalFlip, Transpose, RandomRotate90), that change the size per draw or pad
+# only small images (RandomScale, PadIfNeeded), that change nothing with their defaults (XYMasking,
+# AdvancedBlur on a 384x512 photo), plain Blur (GaussianBlur does its job; it stays the example of a
+# read-only step), that no photo of the task needs
+# (InvertImg, ChannelShuffle, weather effects), that take over 0.1 s per 256x192 image (ThinPlateSpline,
+# FancyPCA, Superpixels), and those whose arguments need a rule of their own (LongestMaxSize, RandomCrop,
+# CropAndPad, RandomShadow's region...). Imported files keep any of them, read-only.
+LIBRARY_TRANSFORMS = {
+    "geometric": ("SafeRotate", "ElasticTransform", "OpticalDistortion"),
+    "photometric": ("RandomToneCurve", "Sharpen", "Emboss", "Posterize", "Solarize", "RGBShift",
+                    "PlanckianJitter", "ChannelDropout", "PlasmaBrightnessContrast", "AutoContrast", "UnsharpMask",
+                    "Illumination", "ToSepia", "PlasmaShadow"),
+    "noise, blur & quality": ("Downscale", "ISONoise", "MultiplicativeNoise", "MedianBlur", "GlassBlur",
+                              "Defocus", "ZoomBlur", "RingingOvershoot", "SaltAndPepper",
+                              "AdditiveNoise"),
+    "occlusion": ("GridDropout", "Erasing"),
+}
+LIBRARY_START: dict[str, dict] = {}
+# Arguments about masks and keypoints (not in this task) or set in the pipeline's Compose; `fill` mixes
+# a number with per-channel tuples or named methods, which one widget cannot show: it keeps the library's
+# default (black), as in the hand-written entries.
+NOT_IMAGE_ARGS = {"p", "strict", "fill", "fill_mask", "mask_interpolation", "mask_fill_value",
+                  "keypoint_remapping_method"}
+
+
+def _library_spec(name: str, group: str) -> Spec:
+    """A Spec read from the library alone: purpose = the docstring's first sentence; every argument a widget
+    can show (a free-text or structured argument keeps the library's default)."""
+    cls = getattr(A, name)
+    shown = tuple(field_name for field_name in cls.InitSchema.model_fields if field_name not in NOT_IMAGE_ARGS
+                  and param_from_field(cls, field_name, None, {}).kind != "str")
+    purpose = (inspect.getdoc(cls) or name).split("\n\n")[0].replace("\n", " ")
+    return Spec(name, group, purpose.split(". ")[0].rstrip(".") + ".", shown, start=LIBRARY_START.get(name, {}))
+
+
 @cache
 def catalogue() -> dict[str, Entry]:
     """Every catalogue entry by transform name, in display order (built once per process)."""
-    return {spec.name: _build_entry(spec) for spec in SPECS}
+    specs = [*SPECS, *(_library_spec(name, group) for group, names in LIBRARY_TRANSFORMS.items() for name in names)]
+    return {spec.name: _build_entry(spec) for spec in specs}
 
 
 def get_entry(name: str) -> Entry:

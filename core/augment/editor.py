@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.augment.catalogue import GROUPS, catalogue, choice_label, get_entry
 from core.augment.library_errors import StepError
+from core.augment.order import insert_index, order_problems
 from core.augment.pipeline import (GROUP_P, SEED, WEIGHT, LibraryStep, OneOf, Pipeline, Step, new_one_of, new_step,
                                    step_label, step_where)
 from core.augment.preset_files import load_preset, preset_names
@@ -31,6 +32,21 @@ def current_pipeline() -> Pipeline:
         st.session_state[PIPELINE_KEY] = load_preset("baseline")
         st.session_state[GENERATION_KEY] = 0
     return st.session_state[PIPELINE_KEY]
+
+
+def chosen_pipeline(session_state) -> Pipeline | None:
+    """The page's pipeline once the user has made it theirs (edited, loaded, imported); None while it is
+    the untouched baseline it starts from, so a mere visit to the page changes no other page's defaults."""
+    pipeline = session_state.get(PIPELINE_KEY)
+    if pipeline is None:
+        return None
+    from core.augment.serialize import pipeline_to_dict
+
+    try:
+        untouched = pipeline_to_dict(pipeline) == pipeline_to_dict(load_preset("baseline"))  # seed included
+    except ConfigError:  # a half-edited pipeline the library refuses: edited all the same
+        untouched = False
+    return None if untouched else pipeline
 
 
 def replace_pipeline(pipeline: Pipeline, message: str | None = None) -> None:
@@ -64,6 +80,8 @@ def pipeline_editor(pipeline: Pipeline) -> list[str]:
                 problems += _library_block(pipeline, index, step)
             else:
                 problems += _step_block(pipeline, index, step)
+    for problem in order_problems(pipeline):  # valid to the library, wrong for the images: said, not refused
+        st.warning(problem)
     _add_controls(pipeline)
     return problems
 
@@ -107,7 +125,7 @@ def _library_block(pipeline: Pipeline, index: int, step: LibraryStep) -> list[st
     _header(pipeline, index, step, f"**{index + 1}. {step.name}** · read-only: not in the catalogue, "
                                    "kept and saved exactly as imported")
     st.dataframe([{"parameter": name, "value": json.dumps(value)} for name, value in step.arguments().items()],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     return []
 
 
@@ -171,18 +189,19 @@ def _add_controls(pipeline: Pipeline) -> None:
     name = st.selectbox("Transform", names, format_func=label, key="aug_add_name",
                         help="The catalogue: what a face-mask competitor reaches for")
     st.caption(entries[name].purpose)
-    if st.button("Add step", key="aug_add", type="primary"):
-        pipeline.steps.append(new_step(name))
+    if st.button("Add step", key="aug_add", type="primary", help="Goes before Normalize / ToTensorV2, where its "
+                 "pixels are still 0..255; move it with the arrows"):
+        pipeline.steps.insert(insert_index(pipeline, name), new_step(name))
         st.rerun()
     chosen = st.multiselect("OneOf group of", names, format_func=label, key="aug_oneof_names",
                             help="Each image gets at most one of these (e.g. one kind of blur)")
     if st.button("Add OneOf group", key="aug_add_oneof", disabled=not chosen):
-        pipeline.steps.append(new_one_of(chosen))
+        pipeline.steps.insert(insert_index(pipeline), new_one_of(chosen))
         st.rerun()
     preset, load = st.columns([2, 1], vertical_alignment="bottom")
     name = preset.selectbox("Preset", preset_names(), key="aug_preset_name")
     if load.button("Load preset", key="aug_load_preset", help="Replaces the pipeline above",
-                   use_container_width=True):
+                   width="stretch"):
         replace_pipeline(load_preset(name), f"Loaded the '{name}' preset.")
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_pipeline, make_transform, reseed,
                                    step_where)
+from core.augment.applied import describe_applied
 from core.data.images import read_image
 from core.errors import ConfigError
 
@@ -41,12 +42,40 @@ def load_images(data_dir, rel_paths) -> list[np.ndarray]:
     return [read_image(Path(data_dir) / rel) for rel in rel_paths]
 
 
+MAX_UPLOADS = 8  # as many as the preview shows images
+
+
+def decode_uploads(files) -> list[np.ndarray]:
+    """Decode uploaded photos [(name, bytes)] in memory with the project's one decoder (EXIF upright);
+    DataError naming the file that is not an image. Nothing is written to disk."""
+    import io
+
+    from core.errors import DataError
+
+    if len(files) > MAX_UPLOADS:
+        raise DataError(f"{len(files)} photos uploaded: the preview shows at most {MAX_UPLOADS}; remove some")
+    images = []
+    for name, data in files:
+        try:
+            images.append(read_image(io.BytesIO(data)))
+        except DataError as error:  # its text names the buffer, not the file the user chose
+            reason = str(error).split(": ", 1)[-1]
+            raise DataError(f"{name}: {reason}") from None
+    return images
+
+
 def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_boxes=None) -> list[list]:
     """`draws` augmented versions of each image, the same for the same seed.
 
     `face_boxes` (one per image, as core.faces.boxes.face_boxes_for gives them) feed a FaceCrop step.
     """
+    return [[image for image, _ in row] for row in augment_draws(pipeline, images, draws, face_boxes)]
+
+
+def augment_draws(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_boxes=None) -> list[list[tuple]]:
+    """Like augment_grid, each draw as (image, what it applied in words: "Rotate 12.3°; ColorJitter ...")."""
     compose = build_pipeline(pipeline)
+    compose.save_applied_params = True  # records the values each draw used; the draws themselves are unchanged
     rows = []
     for index, image in enumerate(images):
         reseed(compose, pipeline.seed, index)
@@ -54,9 +83,10 @@ def augment_grid(pipeline: Pipeline, images: list[np.ndarray], draws: int, face_
         if face_boxes is not None and face_boxes[index] is not None:
             data["face_box"] = face_boxes[index]
         try:
-            rows.append([compose(**data)["image"] for _ in range(draws)])
+            results = [compose(**data) for _ in range(draws)]
         except Exception as error:  # a step that cannot handle this image (crop larger than it...)
             raise ConfigError(failing_step(pipeline, image, error)) from None
+        rows.append([(result["image"], describe_applied(result.get("applied_transforms", ()))) for result in results])
     return rows
 
 
@@ -154,6 +184,32 @@ def model_input(output) -> ModelInput:
     return ModelInput(shape=tuple(array.shape), dtype=str(array.dtype), minimum=float(values.min()),
                       maximum=float(values.max()), channel_mean=tuple(round(float(v), 3) for v in values.mean(axis=1)),
                       channel_std=tuple(round(float(v), 3) for v in values.std(axis=1)), layout=layout)
+
+
+def received_by_model(outputs: list) -> tuple[ModelInput, list[str]]:
+    """What the model receives over every draw shown: ranges over all of them, and the notes of any.
+
+    A draw unlike the first (another size, another dtype) is exactly what one draw would hide: a batch
+    cannot stack it.
+    """
+    inputs = [model_input(output) for output in outputs]
+    first = inputs[0]
+    values = np.concatenate([np.asarray(m.channel_mean)[None] for m in inputs])
+    combined = ModelInput(shape=first.shape, dtype=first.dtype, minimum=min(m.minimum for m in inputs),
+                          maximum=max(m.maximum for m in inputs),
+                          channel_mean=tuple(round(float(v), 3) for v in values.mean(axis=0)),
+                          channel_std=tuple(round(float(v), 3) for v in
+                                            np.mean([m.channel_std for m in inputs], axis=0)), layout=first.layout)
+    notes = list(dict.fromkeys(note for m in inputs for note in m.warnings()))
+    shapes = sorted({m.shape for m in inputs})
+    if len(shapes) > 1:
+        notes.append(f"The draws differ in shape ({', '.join(map(str, shapes))}): a batch cannot stack them. "
+                     "End the pipeline with a Resize (or a crop of fixed size).")
+    dtypes = sorted({m.dtype for m in inputs})
+    if len(dtypes) > 1:
+        notes.append(f"The draws differ in dtype ({', '.join(dtypes)}): a step runs on some draws only "
+                     "(p < 1) and changes the type; give it p = 1.")
+    return combined, notes
 
 
 def sample_images(data_dir, count: int, seed: int = 0, progress=None) -> tuple[list[np.ndarray], list[str]]:

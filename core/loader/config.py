@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.machine import available_cores
 from core.params import setting
 
 SAMPLERS = ("none", "sequential", "random", "random_replacement", "subset_random", "weighted_random",
@@ -50,7 +51,8 @@ class LoaderConfig:
     num_workers: int = setting(
         2, "How many subprocesses load data (multiprocessing); 0 loads in the main process. More is not "
            "always faster: a lot of traffic between CPU and GPU can itself become the bottleneck, so "
-           "tune it (the sweep below measures it).", min=0, max=256)
+           "tune it (the sweep below measures it).", min=0, max=256,
+        slider_max=2 * available_cores())  # a server's config may ask for more; the slider fits this machine
     collate: str = setting(
         "default", "collate_fn: how a list of samples becomes one batch. default: stack images and labels "
                    "(images stay uint8 until the batch is normalised); mixup: blend each image with "

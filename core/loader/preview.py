@@ -16,8 +16,10 @@ from core.loader.samplers import build_sampler, wrap_in_batches
 from core.loader.validate import validate_loader_config
 
 
-def preview_batch(dataset, config: LoaderConfig, seed: int = 0, limit: int = 16) -> tuple[list[np.ndarray], list[str]]:
-    """The first batch the config yields (in this process, mixing included) as display images + captions."""
+def preview_batch(dataset, config: LoaderConfig, seed: int = 0,
+                  limit: int = 16) -> tuple[list[np.ndarray], list[str], int]:
+    """The first batch the config yields (in this process, mixing included) as display images + captions
+    (its first `limit` images), and how many images the batch holds."""
     quick = replace(config, num_workers=0, persistent_workers=False, prefetch_factor=None, timeout=0.0,
                     pin_memory=False)
     batch = next(iter(create_loader(dataset, quick, seed=seed, **preview_ranks(config))))
@@ -29,7 +31,7 @@ def preview_batch(dataset, config: LoaderConfig, seed: int = 0, limit: int = 16)
             partner = int(batch["mix_index"][row])
             caption += f" + {float(1 - batch['mix_lambda']):.2f} x {int(batch['label'][partner])}"
         captions.append(caption)
-    return images, captions
+    return images, captions, len(batch["label"])
 
 
 def preview_ranks(config: LoaderConfig) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from core.train.runs import CONFIG_FILE, read_metrics
-from core.train.launch import (ACTIVE_STATES, LAUNCH_DIR, launch_log_path, read_launch, read_status_file, timestamp,
+from core.train.launch import (ACTIVE_STATES, FINAL_STATES, LAUNCH_DIR, launch_log_path, read_launch, read_status_file, timestamp,
                                run_is_active, tail_text)
 
 
@@ -67,7 +67,7 @@ class RunProgress:
     """Where a run stands, in the words and fractions the Training page shows."""
 
     name: str
-    state: str              # starting | running | finished | cancelled | failed | stopped | launching | died
+    state: str              # starting | running | finished | cancelled | failed | stopped | launching | resuming | died
     alive: bool
     epochs_done: int
     epochs: int
@@ -112,6 +112,26 @@ def _fraction(done, total) -> float:
     return min(max(done / total, 0.0), 1.0) if total else 0.0
 
 
+def run_state(status: dict, alive: bool, launch=None) -> str:
+    """The one word every view of a run shows, decided from its files and whether its process runs.
+
+    While a launched trainer has not yet (re)written status.json, the old file still says what the run
+    was: a resumed run's "cancelled" is then "resuming", a new run's missing status "launching".
+    """
+    state = status.get("state")
+    if alive:
+        if not state:
+            return "launching"
+        if state in FINAL_STATES:  # alive with a final state: a launch newer than the status (run_is_active)
+            return "resuming" if launch is not None and launch.kind == "resume" else "launching"
+        return state
+    if not state:
+        return "died"
+    if state in ACTIVE_STATES and not (launch and launch.alive):
+        return "stopped"  # the process is gone without saying so (killed, machine slept)
+    return state
+
+
 def run_progress(run_dir, now: float | None = None) -> RunProgress:
     """The run's state, progress, elapsed time and ETA from status.json and metrics.jsonl."""
     run_dir = Path(run_dir)
@@ -119,9 +139,7 @@ def run_progress(run_dir, now: float | None = None) -> RunProgress:
     metrics = read_metrics(run_dir)
     launch = read_launch(run_dir.parent, run_dir.name)
     alive = run_is_active(run_dir)
-    state = status.get("state") or ("launching" if alive else "died")
-    if state in ACTIVE_STATES and not alive and not (launch and launch.alive):
-        state = "stopped"  # the process is gone without saying so (killed, machine slept)
+    state = run_state(status, alive, launch)
     epochs_done = int(status.get("epoch") or 0)
     epochs = int(status.get("epochs") or 0)
     steps_per_epoch = int(status.get("steps_per_epoch") or 0)

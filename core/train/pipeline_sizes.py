@@ -10,6 +10,7 @@ import albumentations as A
 import numpy as np
 
 from core.augment import Pipeline, build_pipeline, load_pipeline, resolve_pipeline
+from core.errors import ConfigError
 
 SOURCE_SIZE = (512, 384)  # height, width of a competition image
 
@@ -48,3 +49,16 @@ def size_mismatch(train, val, image_size) -> str | None:
 
 def _size(size) -> str:
     return f"{size[0]} high x {size[1]} wide"
+
+
+def check_sizes(train, val, image_size) -> None:
+    """ConfigError naming augment.train / augment.val when the two pipelines make different sizes.
+
+    A run that trains at one size and validates at another is refused: the adaptive pooling of every
+    model hides it, and the score, the checkpoint's use and the time per epoch all go wrong silently.
+    """
+    train_size, val_size = output_size(train, image_size), output_size(val, image_size)
+    if train_size != val_size:
+        raise ConfigError(f"augment.train / augment.val: the training pipeline makes {_size(train_size)} images, "
+                          f"the validation pipeline {_size(val_size)}; make them resize to the same size "
+                          f"(an empty value resizes to data.image_size, now {list(image_size)})")

@@ -83,8 +83,8 @@ def keep_only(page, key: str, value: str) -> None:
 def start_tiny_run(page) -> str:
     """configs/demo.yaml (the default starting point) cut to one epoch, then follow it until it finishes."""
     page.get_by_role("tab", name="Training").click()
-    epochs = widget(page, "cfg_train.epochs").locator("input[type='range']")
-    rerun_and_wait(page, lambda: (epochs.focus(), epochs.press("Home")))
+    epochs = widget(page, "cfg_train.epochs").locator("input")  # a number input: 1..1000 is too long a slider
+    rerun_and_wait(page, lambda: (epochs.fill("1"), epochs.press("Enter")))
     assert epochs.input_value() == "1"
     name = widget(page, "train_run_name").locator("input")
     rerun_and_wait(page, lambda: (name.fill(RUN_NAME), name.press("Enter")))

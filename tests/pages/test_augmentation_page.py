@@ -48,6 +48,12 @@ def add_step(at, name: str) -> None:
     assert not at.exception
 
 
+def lowest_value(at) -> float:
+    """The low end of 'values **low .. high**' under What the model receives."""
+    line = next(m.value for m in at.markdown if m.value.startswith("- shape"))
+    return float(line.split("values **")[1].split(" ..")[0])
+
+
 def uid_of(at, position: int) -> int:
     return at.session_state["aug_pipeline"].steps[position].uid
 
@@ -67,14 +73,15 @@ def test_add_steps_change_a_parameter_and_see_it_in_the_preview(page):
     page.multiselect(key="aug_oneof_names").select("GaussianBlur").select("MotionBlur").run()
     page.button(key="aug_add_oneof").click().run()
     assert not page.exception
-    assert step_titles(page) == ["1. Resize", "2. Normalize", "3. Rotate", "4. CoarseDropout", "5. OneOf"]
+    # New steps go before Normalize, where pixels are still 0..255 (#16.2)
+    assert step_titles(page) == ["1. Resize", "2. Rotate", "3. CoarseDropout", "4. OneOf", "5. Normalize"]
     page.number_input(key=f"aug_{uid_of(page, 0)}_height").set_value(128).run()
     assert not page.exception and not page.error
-    assert preview_captions(page)[0][1] == "draw 1 · 192x128"
+    assert preview_captions(page)[0][1].startswith("draw 1 · 192x128")
     assert page.session_state["aug_pipeline"].steps[0].args["height"] == 128
-    rotate = uid_of(page, 2)
+    rotate = uid_of(page, 1)
     page.slider(key=f"aug_{rotate}_limit").set_value((-10.0, 10.0)).run()
-    assert page.session_state["aug_pipeline"].steps[2].args["limit"] == (-10.0, 10.0)
+    assert page.session_state["aug_pipeline"].steps[1].args["limit"] == (-10.0, 10.0)
 
 
 def test_invalid_parameter_is_explained_in_place_and_blocks_the_preview(page):
@@ -89,16 +96,16 @@ def test_invalid_parameter_is_explained_in_place_and_blocks_the_preview(page):
 
 def test_a_rule_across_parameters_is_shown_under_its_step(page):
     add_step(page, "Crop")
-    page.number_input(key=f"aug_{uid_of(page, 2)}_x_max").set_value(10).run()
+    page.number_input(key=f"aug_{uid_of(page, 1)}_x_max").set_value(10).run()
     assert not page.exception
-    assert [e.value for e in page.error] == ["step 3 (Crop): x_max must be greater than x_min"]
+    assert [e.value for e in page.error] == ["step 2 (Crop): x_max must be greater than x_min"]
 
 
 def test_reorder_disable_and_remove(page):
     add_step(page, "Rotate")
-    rotate = uid_of(page, 2)
-    page.button(key=f"aug_{rotate}_up").click().run()
-    assert step_titles(page) == ["1. Resize", "2. Rotate", "3. Normalize"]
+    rotate = uid_of(page, 1)
+    page.button(key=f"aug_{rotate}_down").click().run()
+    assert step_titles(page) == ["1. Resize", "2. Normalize", "3. Rotate"]
     page.checkbox(key=f"aug_{rotate}_enabled").uncheck().run()
     assert any(c.value.startswith("Resize → Normalize · seed") for c in page.caption)  # disabled: not run
     page.button(key=f"aug_{rotate}_remove").click().run()
@@ -114,16 +121,16 @@ def test_export_to_a_folder_and_reimport_restores_the_pipeline(page, tmp_path):
     assert not page.exception
     saved = tmp_path / "exports" / "my_aug.yaml"
     assert saved.is_file() and any(str(saved) in s.value for s in page.success)
-    assert [s.name for s in read_pipeline(saved).steps] == ["Resize", "Normalize", "HorizontalFlip"]
+    assert [s.name for s in read_pipeline(saved).steps] == ["Resize", "HorizontalFlip", "Normalize"]
     assert yaml.safe_load(saved.read_text())["transform"]["seed"] == 42
     assert page.get("download_button")  # the same text is offered for download
 
     add_step(page, "Rotate")
     page.button(key=f"aug_{uid_of(page, 0)}_remove").click().run()
-    assert step_titles(page) == ["1. Normalize", "2. HorizontalFlip", "3. Rotate"]
+    assert step_titles(page) == ["1. HorizontalFlip", "2. Rotate", "3. Normalize"]
     page.file_uploader(key="aug_import").set_value(("my_aug.yaml", saved.read_bytes(), "application/x-yaml")).run()
     assert not page.exception
-    assert step_titles(page) == ["1. Resize", "2. Normalize", "3. HorizontalFlip"]
+    assert step_titles(page) == ["1. Resize", "2. HorizontalFlip", "3. Normalize"]
     assert page.session_state["aug_pipeline"].seed == 42
     assert page.number_input(key="aug_seed_1").value == 42  # the seed widget shows the imported seed
     assert [s.value for s in page.success] == ["Imported 3 steps from my_aug.yaml."]
@@ -149,19 +156,19 @@ def test_timing_chart_torchvision_comparison_and_order_experiment(page):
     mark = json.loads(chart.proto.spec)["mark"]
     assert (mark["type"] if isinstance(mark, dict) else mark) == "bar"
     data = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
-    assert list(data["step"]) == ["1. Resize", "2. Normalize", "3. Rotate"] and (data["ms_per_image"] > 0).all()
+    assert list(data["step"]) == ["1. Resize", "2. Rotate", "3. Normalize"] and (data["ms_per_image"] > 0).all()
     assert page.metric[0].value.endswith("images/s")
 
     page.button(key="aug_compare").click().run()
     assert not page.exception
     table = page.dataframe[-1].value
-    assert list(table["step"]) == ["Resize", "Normalize", "Rotate"]
+    assert list(table["step"]) == ["Resize", "Rotate", "Normalize"]
     assert any(image.captions[0] == "torchvision draw 1" for image in page.image)
 
     page.button(key="aug_order").click().run()  # defaults: the pipeline's Resize and Rotate
     assert not page.exception
     assert page.selectbox(key="aug_order_first").value == "1. Resize"
-    assert page.selectbox(key="aug_order_second").value == "3. Rotate"
+    assert page.selectbox(key="aug_order_second").value == "2. Rotate"
     orders = page.dataframe[-1].value
     assert list(orders["order"]) == ["Resize → Rotate", "Rotate → Resize"]
     assert page.success and "cheaper" in page.success[0].value
@@ -188,7 +195,7 @@ def test_every_catalogue_transform_can_be_added_and_previewed(page):
     assert not page.exception
     assert len(step_titles(page)) == len(catalogue())
     # CenterCrop asks for more than the 192x256 image Resize leaves: named, not a traceback
-    assert page.error[0].value.startswith("step 8 (CenterCrop): cannot be applied to a 192x256 image")
+    assert page.error[0].value.startswith("step 7 (CenterCrop): cannot be applied to a 192x256 image")
     assert page.button(key="aug_time").disabled  # nothing to time until it runs
 
 
@@ -256,3 +263,73 @@ def test_steps_outside_the_catalogue_are_read_only_movable_and_exported_unchange
     assert saved["transform"]["transforms"][1:] == [original[2], original[1]]  # as imported, in the new order
     page.button(key=f"aug_{blur}_remove").click().run()
     assert step_titles(page) == ["1. Resize", "2. SomeOf"] and not page.exception
+
+
+def test_a_colour_step_goes_before_normalize_and_a_damaging_order_is_flagged(page):
+    """Issue #16.2: ColorJitter appended after Normalize clipped the normalised values and washed draws out."""
+    add_step(page, "ColorJitter")
+    assert step_titles(page) == ["1. Resize", "2. ColorJitter", "3. Normalize"]
+    assert not any("runs after Normalize" in w.value for w in page.warning)
+    assert lowest_value(page) < 0  # normalised: below zero for dark pixels
+    page.slider(key=f"aug_{uid_of(page, 1)}_p").set_value(1.0)  # every draw jittered
+    page.button(key=f"aug_{uid_of(page, 1)}_down").click().run()  # the order the issue hit
+    assert not page.exception
+    assert any("step 3 (ColorJitter) runs after Normalize" in w.value for w in page.warning)
+    assert lowest_value(page) >= 0.0  # clipped to 0..1: what the warning is about
+
+
+def test_what_the_model_receives_checks_every_draw(page):
+    """Issue #16.2: a draw unlike the first (here a crop that fires on some draws) is reported, not hidden."""
+    add_step(page, "CenterCrop")
+    crop = uid_of(page, 1)
+    page.number_input(key=f"aug_{crop}_height").set_value(100)
+    page.number_input(key=f"aug_{crop}_width").set_value(80)
+    page.slider(key=f"aug_{crop}_p").set_value(0.5).run()
+    assert not page.exception and not page.error
+    assert any("Over all 16 draws" in c.value for c in page.caption)
+    assert any("differ in shape" in i.value for i in page.info)
+
+
+def test_each_draw_says_what_it_applied(page):
+    """albumentations-demo shows the values each draw used; so do we (Compose save_applied_params)."""
+    add_step(page, "Rotate")
+    add_step(page, "ColorJitter")
+    for position in (1, 2):
+        page.slider(key=f"aug_{uid_of(page, position)}_p").set_value(1.0)
+    page.run()
+    assert not page.exception and not page.error
+    draws = [caption for row in preview_captions(page)[:4] for caption in row[1:]]
+    assert len(draws) == 16 and all("Rotate " in c and "°" in c and "ColorJitter brightness" in c for c in draws)
+    angles = {c.split("Rotate ")[1].split("°")[0] for c in draws}
+    assert len(angles) > 1 and all(abs(float(a)) <= 90 for a in angles)  # drawn per image, within the limit
+    assert "Resize" not in draws[0] and "Normalize" not in draws[0]  # the same on every draw: not repeated
+
+
+def test_preview_on_uploaded_photos_and_a_bad_upload_is_named(page, demo_data_dir, tmp_path):
+    """Besides dataset images, a user's own photos (decoded in memory, never saved)."""
+    photo = next((demo_data_dir / "train" / "images").rglob("*.jpg")).read_bytes()
+    before = set(tmp_path.rglob("*"))
+    page.file_uploader(key="aug_uploads").set_value([("me.jpg", photo, "image/jpeg")]).run()
+    assert not page.exception and not page.error
+    rows = preview_captions(page)
+    assert rows[0][0].startswith("me.jpg · your photo · 384x512") and rows[0][1].startswith("draw 1 · 192x256")
+    assert set(tmp_path.rglob("*")) == before  # nothing written
+    page.file_uploader(key="aug_uploads").set_value([("notes.png", b"not an image", "image/png")]).run()
+    assert not page.exception
+    assert page.error[0].value.startswith("notes.png: cannot read image")
+    assert "your photo" not in preview_captions(page)[0][0]  # the dataset images instead
+
+
+def test_transforms_read_from_the_library_alone_are_editable_with_docstring_help(page):
+    """Past albumentations-demo's hand-written list: e.g. SafeRotate, with no hint of ours, is fully editable."""
+    assert len(catalogue()) >= 50
+    add_step(page, "SafeRotate")
+    rotate = uid_of(page, 1)
+    low, high = page.number_input(key=f"aug_{rotate}_limit__0"), page.number_input(key=f"aug_{rotate}_limit__1")
+    assert "angle" in low.help.lower()  # the library's docstring
+    assert (low.value, high.value) == (-90.0, 90.0)  # the library's default
+    low.set_value(-5.0)
+    high.set_value(5.0).run()
+    assert not page.exception and not page.error
+    assert page.session_state["aug_pipeline"].steps[1].args["limit"] == (-5.0, 5.0)
+    assert any(c.startswith("draw 1 · 192x256") for row in preview_captions(page) for c in row)

@@ -167,3 +167,17 @@ def test_a_selected_folder_that_became_a_loop_is_explained(demo_data_dir, tmp_pa
     at.text_input(key="data_dir_input").input(str(demo_data_dir)).run()
     assert_no_exception(at)
     assert at.session_state["data_dir"] == str(demo_data_dir) and metrics(at)["Train images"] == "84"
+
+
+def test_use_the_demo_dataset_logs_no_widget_state_warning(home, demo_data_dir, tmp_path, caplog):
+    """Issue #16.10: the button set a text box that also had a value, and the server logged a stack trace."""
+    from streamlit.elements.lib import policies
+
+    other = Path(shutil.copytree(demo_data_dir, tmp_path / "other"))
+    home.text_input(key="data_dir_input").input(str(other)).run()
+    policies._shown_default_value_warning = False  # Streamlit warns once per process: arm it for this click
+    with caplog.at_level("WARNING"):
+        home.button(key="use_demo_data").click().run()
+    assert_no_exception(home)
+    assert home.text_input(key="data_dir_input").value == str(demo_data_dir)
+    assert not [r for r in caplog.records if "set via the Session State API" in r.getMessage()]

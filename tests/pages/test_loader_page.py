@@ -44,9 +44,23 @@ def test_a_widget_with_the_lecture_help_for_every_parameter(page):
 
 
 def test_an_invalid_combination_is_shown_in_words(page):
-    page.selectbox(key="loader_sampler_0").select("random").run()
+    page.slider(key="loader_num_workers_0").set_value(0)
+    page.checkbox(key="loader_persistent_workers_0").check().run()
     assert not page.exception
-    assert "loader.shuffle" in page.error[0].value and "sampler already decides" in page.error[0].value
+    assert "loader.persistent_workers" in page.error[0].value and "num_workers > 0" in page.error[0].value
+
+
+def test_choosing_a_sampler_turns_shuffle_off_and_the_page_stays(page):
+    """Issue #16.5: following the caption (sampler=weighted_random) with shuffle on once blanked the page."""
+    assert page.checkbox(key="loader_shuffle_0").value
+    page.selectbox(key="loader_sampler_0").select("weighted_random").run()
+    assert not page.exception and not page.error
+    assert page.checkbox(key="loader_shuffle_1").value is False
+    assert page.selectbox(key="loader_sampler_1").value == "weighted_random"
+    assert any("Shuffle turned off" in i.value and "weighted_random" in i.value for i in page.info)
+    assert page.get("vega_lite_chart") and any(b.key == "loader_preview" for b in page.button)
+    assert page.session_state["loader_config"]["shuffle"] is False
+    assert {"shuffle", "sampler"} <= set(page.session_state["loader_chosen"])
 
 
 def test_weighted_sampler_evens_out_the_class_chart(page):
@@ -219,3 +233,12 @@ def test_export_refuses_files_outside_configs_and_exports_and_run_directories(ex
     assert sorted(p.name for p in finished.iterdir()) == ["config.yaml", "status.json"]
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "up.yaml").exists()
     assert not (copied / "config.yaml").exists() and not (export_dir / "notes.txt").exists()
+
+
+def test_the_batch_preview_says_when_it_shows_part_of_the_batch_and_builds_no_cache_bar(page):
+    """Issue #16.10: an empty "building cache" bar with cache=none, 16 images of a 32-image batch unexplained."""
+    page.number_input(key="loader_batch_size_0").set_value(32)
+    page.button(key="loader_preview").click().run()
+    assert not page.exception and not page.error
+    assert not page.get("progress")  # cache=none: nothing is built
+    assert any("The first 16 of the batch's 32 images" in c.value for c in page.caption)
