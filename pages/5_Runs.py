@@ -79,7 +79,9 @@ else:
     cells = leaderboard.confusion_table(best)
     with confusion_column:
         st.subheader("Confusion matrix (rows = true class)")
-        st.altair_chart(charts.confusion_chart(cells), width="stretch")
+        event = st.altair_chart(charts.confusion_chart(cells, age_edges), width="stretch", on_select="rerun",
+                                selection_mode=charts.CELL_SELECTION, key=f"runs_confusion_{chosen}")
+        st.caption("Click a cell to see its images below. Grey blank cells: no image.")
 
     errors = leaderboard.error_cells(cells)
     st.subheader("Images of a cell")
@@ -88,6 +90,14 @@ else:
         if row.count:
             options.append((int(row.true), int(row.predicted)))
     counts = {(int(row.true), int(row.predicted)): int(row.count) for row in cells.itertuples()}
+    clicked = charts.selected_cell(event)
+    if clicked != st.session_state.get("runs_clicked_cell"):  # a new click wins over the list; the list stays usable
+        st.session_state["runs_clicked_cell"] = clicked
+        if clicked in options:
+            st.session_state["runs_cell"] = clicked
+    if clicked is not None and clicked not in options:
+        st.info(f"No validation image is {class_name(clicked[0], age_edges)} predicted as "
+                f"{class_name(clicked[1], age_edges)}: that cell is empty.")
     cell = st.selectbox("True → predicted", options, key="runs_cell",
                         format_func=lambda cell: f"{class_name(cell[0], age_edges)} → {class_name(cell[1], age_edges)} "
                                                  f"({counts[cell]} images)")

@@ -104,3 +104,51 @@ def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_dat
     assert any("going has no finished epoch yet" in i.value and "first validation" in i.value for i in at.info)
     board = at.dataframe[0].value.set_index("run")
     assert board.loc["going", "state"] == "running" and board.loc["going", "epochs"] == "0/3"
+
+
+def confusion_chart_of(at):
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if "layer" in spec and spec["layer"][0]["encoding"].get("y", {}).get("title") == "true class":
+            return chart, spec
+    raise AssertionError("no confusion matrix on the page")
+
+
+def test_clicking_a_confusion_cell_opens_its_images_every_class_named_zero_cells_apart(demo_copy, tmp_path):
+    finished_run(demo_copy, tmp_path / "runs", "alpha")
+    at = open_page(demo_copy)
+    chart, spec = confusion_chart_of(at)
+    heat, text = spec["layer"]
+    assert list(chart.proto.selection_mode) == ["cell"]  # st.altair_chart(on_select="rerun") with a point selection
+    click = next(param for param in spec["params"] if param["name"] == "cell")
+    assert click["select"]["type"] == "point" and click["select"]["fields"] == ["true", "predicted"]
+    for channel in ("x", "y"):  # all 18 classes on both axes, by number and name, none dropped for overlap
+        encoding = heat["encoding"][channel]
+        domain = encoding["scale"]["domain"]
+        assert len(domain) == 18 and domain[14].startswith("14 not wear/M/")
+        assert encoding["axis"]["labelOverlap"] is False
+    colour = heat["encoding"]["color"]
+    assert "count === 0" in colour["condition"]["test"] and colour["condition"]["value"] == "#f3f3f3"
+    assert colour["scale"]["domain"][0] == 1 and colour["scale"]["range"][0] != "#f3f3f3"  # 1 is blue, 0 grey
+    assert "count > 0" in text["encoding"]["text"]["condition"]["test"]  # numbers only in non-empty cells
+
+    at.button(key="runs_compute_cells").click().run()
+    assert not at.exception, at.exception
+    predictions = pd.read_csv(tmp_path / "runs" / "alpha" / "val_predictions.csv")
+    cells = predictions.groupby(["label", "pred"]).size()
+    listed = at.selectbox(key="runs_cell").value
+    others = [cell for cell in cells.index if tuple(map(int, cell)) != tuple(listed)]
+    assert others, "the tiny run's validation set fills at least two cells"
+    true, predicted = map(int, others[-1])
+    at.session_state["runs_confusion_alpha"] = {"selection": {"cell": [{"true": true, "predicted": predicted}]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert tuple(at.selectbox(key="runs_cell").value) == (true, predicted)
+    expected = predictions[(predictions["label"] == true) & (predictions["pred"] == predicted)]["path"]
+    shown = [img.caption for img in at.image[0].proto.imgs]  # the cell's images come before the suspects'
+    assert sorted(shown) == sorted(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in expected.head(24))
+
+    empty = next((t, p) for t in range(18) for p in range(18) if (t, p) not in cells.index)
+    at.session_state["runs_confusion_alpha"] = {"selection": {"cell": [{"true": empty[0], "predicted": empty[1]}]}}
+    at.run()
+    assert any("that cell is empty" in i.value for i in at.info)
