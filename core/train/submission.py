@@ -73,8 +73,9 @@ def write_submission(info: pd.DataFrame, answers, path) -> Path:
 
 # ---------------------------------------------------------------- what made a file, and its score on the demo
 def record_path(submission_path) -> Path:
-    """The record beside a submission: submission.csv -> submission.json."""
-    return Path(submission_path).with_suffix(".json")
+    """The record beside a submission: submission.csv -> submission.json (never the submission itself)."""
+    path = Path(submission_path)
+    return path.with_suffix(".json") if path.suffix.lower() != ".json" else path.with_name(path.name + ".record.json")
 
 
 def _digest(path) -> str:
