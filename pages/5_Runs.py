@@ -8,7 +8,7 @@ from core.errors import MaskLabError
 from core.labels import DEFAULT_AGE_EDGES, GENDER_NAMES, MASK_NAMES, age_band_names, class_name, decode
 from core.train import charts, follow, leaderboard
 from core.train.launch import runs_root
-from core.train.noise import read_suspects, still_suspect, write_suspects_to_relabel
+from core.train.noise import EVIDENCE_MIN, read_suspects, still_suspect, write_suspects_to_relabel
 from core.ui import clear_data_caches, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
@@ -159,11 +159,17 @@ else:
     if not still.all():
         st.caption(f"{int((~still).sum())} suspect(s) already corrected in `{relabel_path(data_dir)}` are not listed.")
     open_suspects = suspects[still]
-    ranked = "strongest evidence first" if "evidence" in suspects.columns else "worst loss first"
-    st.caption(f"{len(open_suspects)} training images the model got wrong in most epochs, with a loss far above the "
-               f"typical loss of their given class ({ranked}: evidence = how many class spreads above the class "
-               "median; a hard class alone does not make an image a suspect). Tick an image whose label is wrong, "
-               "choose the right values, and write them to relabel.csv; nothing is written that you did not choose.")
+    if "evidence" in suspects.columns:  # suspects.csv of older runs has none: everything often wrong is listed
+        strong = open_suspects["evidence"] >= EVIDENCE_MIN
+        show_weak = st.toggle(f"Also show the {int((~strong).sum())} weak one(s)", key="runs_weak_suspects",
+                              help="Often wrong, but with a loss typical of their class: most are hard images "
+                                   "(60+, incorrect mask), not wrong labels.")
+        open_suspects = open_suspects if show_weak else open_suspects[strong]
+    st.caption(f"{len(open_suspects)} training images the model got wrong in most epochs, strongest evidence first: "
+               f"evidence = how many class spreads its loss is above the median of its given class ({EVIDENCE_MIN:g} "
+               "and up is a suspect), so a hard class alone does not make an image a suspect. Tick an image whose "
+               "label is wrong, choose the right values, and write them to relabel.csv; nothing is written that you "
+               "did not choose.")
     columns = st.columns(6)
     keys = {}
     for position, row in enumerate(open_suspects.head(24).itertuples()):

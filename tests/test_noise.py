@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from core.labels import encode
-from core.train.noise import NoiseTracker, class_evidence, relabel_rows, still_suspect
+from core.train.noise import EVIDENCE_MIN, NoiseTracker, class_evidence, relabel_rows, still_suspect
 
 EASY, HARD = encode(0, 1, 0), encode(1, 0, 2)  # wear/female/<30 (common) and incorrect/male/>=60 (rare)
 
@@ -28,9 +28,10 @@ def tracker_with_a_hard_class(epochs: int = 4):
 
 def test_a_hard_class_is_not_flagged_for_being_hard_only_its_outlier_is():
     images, tracker = tracker_with_a_hard_class()
-    often_wrong = tracker.suspects(images, skip_epochs=1, evidence_min=None)
-    assert len(often_wrong) == 11  # the plain rule: every hard image plus the easy outlier
-    suspects = tracker.suspects(images, skip_epochs=1)
+    often_wrong = tracker.suspects(images, skip_epochs=1)  # what suspects.csv holds: every often-wrong image
+    assert len(often_wrong) == 11  # every hard image plus the easy outlier
+    assert set(often_wrong["path"].head(2)) == {"train/images/p5/mask1.jpg", "train/images/p25/mask1.jpg"}
+    suspects = tracker.suspects(images, skip_epochs=1, evidence_min=EVIDENCE_MIN)
     assert set(suspects["path"]) == {"train/images/p5/mask1.jpg", "train/images/p25/mask1.jpg"}
     assert suspects["evidence"].is_monotonic_decreasing and (suspects["evidence"] >= 3).all()
 

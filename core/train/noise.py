@@ -4,8 +4,9 @@ The trainer records every training image's loss and prediction each epoch (durin
 so it costs no extra forward pass). Being wrong often is not enough: the rare classes (60+, incorrect
 mask) are wrong often because they are hard. An image is a suspect when it is misclassified in more than
 `min_fraction` of the counted epochs AND its mean loss is far above the typical loss of its own given class
-(`class_evidence`: a robust z-score per class), so a hard class's images are measured against each other.
-Suspects go to `suspects.csv` in the run, strongest evidence first; `write_suspects_to_relabel` turns the
+(`class_evidence`: a robust z-score per class, at least EVIDENCE_MIN), so a hard class's images are measured
+against each other. `suspects.csv` in the run lists every often-wrong image with its evidence, strongest
+first (the Runs page shows the suspects and, on request, the weak ones); `write_suspects_to_relabel` turns the
 values the user chose for some of them into rows of the data directory's relabel.csv, so the next run
 trains on the corrected labels. `python bench/noise.py` measures precision and recall on planted noise.
 """
@@ -91,10 +92,10 @@ class NoiseTracker:
         self.predictions = list(state["predictions"].numpy().astype(np.int16)) if state.get("predictions") is not None else []
 
     def suspects(self, images: pd.DataFrame, skip_epochs: int = 1, min_fraction: float = 0.5,
-                 age_edges=DEFAULT_AGE_EDGES, evidence_min: float | None = EVIDENCE_MIN) -> pd.DataFrame:
+                 age_edges=DEFAULT_AGE_EDGES, evidence_min: float | None = None) -> pd.DataFrame:
         """Images wrong in more than `min_fraction` of the epochs after the first `skip_epochs` whose class
-        evidence is at least `evidence_min` (None: no evidence needed, the plain "often wrong" rule), strongest
-        evidence first.
+        evidence is at least `evidence_min` (None, what the trainer writes to suspects.csv: every often-wrong
+        image, so a reader can choose the cut; the Runs page shows EVIDENCE_MIN and up), strongest evidence first.
 
         None until an epoch after the skipped ones is recorded: early on nearly everything is wrong, and
         listing it would bury the real mislabels.

@@ -75,12 +75,15 @@ def test_accepting_a_suspect_writes_only_the_values_chosen_and_it_leaves_the_lis
     genders = [decode(int(given[image]))[1] for image in images]
     predicted = [encode(0, 1 - decode(int(given[image]))[1], 2) for image in images]
     pd.DataFrame([{"path": image, "given_label": int(given[image]), "given_name": class_name(int(given[image])),
-                   "predicted_label": guess, "predicted_name": class_name(guess), "evidence": 6.0 - index,
+                   "predicted_label": guess, "predicted_name": class_name(guess), "evidence": 6.0 - 5 * index,
                    "mean_loss": 3.2, "wrong_fraction": 1.0, "epochs": 2}
                   for index, (image, guess) in enumerate(zip(images, predicted))]).to_csv(run_dir / "suspects.csv",
                                                                                          index=False)
     at = open_page(demo_copy)
     assert at.checkbox(key="runs_accept_person").value  # gender and age are the person's by default
+    # The second is often wrong but typical of its class (evidence 1): hidden until asked for.
+    assert not any(box.key == "runs_suspect_noisy_1" for box in at.checkbox)
+    at.toggle(key="runs_weak_suspects").set_value(True).run()
     at.checkbox(key="runs_suspect_noisy_0").check().run()
     assert at.button(key="runs_accept_suspects").disabled  # ticked, nothing chosen: nothing to write
     assert at.number_input(key="runs_suspect_noisy_0_age").value is None  # no age offered in the user's place
