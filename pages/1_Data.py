@@ -116,7 +116,7 @@ with table_tab:
 with dist_tab:
     st.subheader("The 18 classes")
     classes = eda.distribution(images, "class", age_edges)
-    st.altair_chart(charts.distribution_chart(classes, "Images per class"))
+    st.altair_chart(charts.distribution_chart(classes, "Images per class", horizontal=True), width="stretch")
     st.markdown(eda.imbalance_sentence(classes, "Classes"))
     count_unit = st.radio("Count", eda.UNITS, horizontal=True, key="data_dist_unit",
                           help="Gender and age are per person; counting images multiplies them by 7.")

@@ -1,6 +1,7 @@
 """Submission: a run's checkpoint (raw or EMA weights, or the averaged weights) over the eval set with a TTA
-choice (each choice's val F1 one click away), a validated submission.csv saved in the run directory, its
-class distribution beside the training one, and the download."""
+choice (each choice's val F1 one click away), a validated submission.csv saved in the run directory with what
+made it (submission.json), its score on the demo data (whose eval answers the generator keeps), its class
+distribution beside the training one, and the download."""
 import streamlit as st
 
 from core.access import require_access
@@ -8,8 +9,8 @@ from core.errors import MaskLabError
 from core.train import charts, follow, leaderboard
 from core.train.launch import runs_root
 from core.train.runs import AVERAGED_CHECKPOINT, BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
+from core.train.submission import describe_tta, read_submission_record, score_on_demo, validate_submission
 from core.train.tta import TTA_CHOICES, TTA_VIEWS, read_tta_val_f1
-from core.train.submission import validate_submission
 from core.ui import current_data_dir, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
@@ -62,12 +63,12 @@ tta = right.selectbox("TTA", TTA_CHOICES, key="sub_tta",
                            "(" + "; ".join(f"{n}: {len(v)} passes" for n, v in TTA_VIEWS.items()) + ")")
 
 data_dir = current_data_dir()
-ready = True
-if not (data_dir / "eval" / "info.csv").exists():
+has_eval = (data_dir / "eval" / "info.csv").exists()
+ready = has_eval
+if not has_eval:  # the one thing to fix first: every other check needs the eval set
     st.error(f"{data_dir} has no eval/info.csv, so there is nothing to predict.\n\n"
              "Choose the competition data directory (with train/ and eval/) on the home page.")
-    ready = False
-if not (run_dir / CHECKPOINT_FILES[checkpoint]).exists():
+elif not (run_dir / CHECKPOINT_FILES[checkpoint]).exists():
     st.error(f"{run_name} has no {CHECKPOINT_FILES[checkpoint]} yet. Pick the other checkpoint, or wait for the "
              "run's first epoch to finish.")
     ready = False
@@ -113,12 +114,41 @@ with st.expander("Which TTA? Each choice's val F1 on this run's validation set",
 submission_path = run_dir / SUBMISSION_FILE
 if submission_path.exists():
     st.header("submission.csv")
+    record = read_submission_record(submission_path)
+    if record is None:
+        st.caption("Which checkpoint and TTA made this file is not recorded (it was made before submission.json was "
+                   "written beside it, or by another tool). Make the submission again to record them.")
+    else:
+        st.markdown(f"Made with the **{record.get('checkpoint', '?')}** checkpoint (epoch {record.get('epoch', '?')}) "
+                    f"({record.get('weights', 'raw')} weights) and **{describe_tta(record.get('tta'))}** at {record.get('written_at', '?')}, "
+                    f"from `{record.get('data_dir', '?')}`.")
+    if not has_eval:
+        st.info("It cannot be checked or scored without the eval set: on the home page choose the data directory it "
+                "was made for.")
+        st.download_button("Download submission.csv (unchecked)", data=submission_path.read_bytes(),
+                           file_name="submission.csv", mime="text/csv", key="sub_download")
+        st.stop()
     try:
         submission = validate_submission(submission_path, data_dir)
     except MaskLabError as error:
-        show_error(error, "This file does not match the current eval set; make the submission again.")
+        show_error(error, "This file was made for another eval set: make the submission again above, or choose the "
+                          "data directory it was made for on the home page.")
         st.stop()
     st.success(f"Valid: {len(submission)} rows, ImageIDs in info.csv's order, ans 0..17. Saved at {submission_path}.")
+    try:
+        score = score_on_demo(submission, data_dir)
+    except MaskLabError as error:
+        show_error(error, "The score is not shown.")
+        score = None
+    if score is not None:
+        f1_column, accuracy_column, _ = st.columns(3)
+        f1_column.metric("Score: macro F1 (the grader's)", f"{score['f1']:.4f}")
+        accuracy_column.metric("Accuracy", f"{score['accuracy']:.1%}")
+        st.caption(f"The demo generator knows the answers of its {score['images']} eval images, so this is the score "
+                   "the competition's grader would give: the mean F1 over all 18 classes. Compare it with the run's "
+                   "validation F1 on the Runs page: a large gap means the validation split flatters the model.")
+    else:
+        st.caption("The eval answers of real data are hidden: upload the file to the competition to see its score.")
     try:
         training_labels = load_train_scan(data_dir).images["label"]
     except MaskLabError as error:

@@ -7,21 +7,34 @@ import pandas as pd
 RARE_SHARE = 0.02  # classes under 2% of the images are drawn in the warning colour
 
 
-def distribution_chart(table: pd.DataFrame, title: str, horizontal: bool = False) -> alt.Chart:
-    """Bars of a `core.data.eda.distribution` table, in label order, rare values highlighted."""
+RARE_NAME, COMMON_NAME = f"rare: under {RARE_SHARE:.0%} of the images", f"{RARE_SHARE:.0%} or more"
+
+
+def distribution_chart(table: pd.DataFrame, title: str, horizontal: bool = False) -> alt.LayerChart:
+    """Bars of a `core.data.eda.distribution` table, in label order, every value named, each bar's count and
+    share written at its end, rare values in the warning colour with a legend that says what that means."""
     data = table.assign(label=[f"{v}: {n}" for v, n in zip(table["value"], table["name"])],
-                        rare=table["share"] < RARE_SHARE)
-    category = alt.X("label:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=220))
+                        rare=table["share"] < RARE_SHARE,
+                        size=[RARE_NAME if rare else COMMON_NAME for rare in table["share"] < RARE_SHARE],
+                        count_text=[f"{c} ({s:.0%})" for c, s in zip(table["count"], table["share"])])
+    labels = data["label"].tolist()
+    every_label = dict(labelOverlap=False, labelLimit=260)  # never drop a value's name for lack of room
+    category = alt.X("label:N", sort=labels, scale=alt.Scale(domain=labels), title=None,
+                     axis=alt.Axis(labelAngle=-40, **every_label))
     amount = alt.Y("count:Q", title="count")
     if horizontal:
-        category = alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=260))
-        amount = alt.X("count:Q", title="count")
-    return alt.Chart(data, title=title).mark_bar().encode(
-        category, amount,
-        color=alt.Color("rare:N", scale=alt.Scale(domain=[False, True], range=["#4c78a8", "#e45756"]),
-                        legend=alt.Legend(title=f"under {RARE_SHARE:.0%}", orient="bottom")),
+        category = alt.Y("label:N", sort=labels, scale=alt.Scale(domain=labels), title=None, axis=alt.Axis(**every_label))
+        amount = alt.X("count:Q", title="count", scale=alt.Scale(nice=True, padding=40))
+    base = alt.Chart(data).encode(category, amount)
+    bars = base.mark_bar().encode(
+        color=alt.Color("size:N", scale=alt.Scale(domain=[COMMON_NAME, RARE_NAME], range=["#4c78a8", "#e45756"]),
+                        legend=alt.Legend(title=None, orient="bottom", labelLimit=0, labelFontSize=12)),
         tooltip=["value", "name", "count", alt.Tooltip("share:Q", format=".1%")],
     )
+    written = (base.mark_text(align="left", dx=3, fontSize=11) if horizontal
+               else base.mark_text(baseline="bottom", dy=-2, fontSize=10)).encode(text="count_text:N")
+    layered = alt.layer(bars, written).properties(title=title)
+    return layered.properties(height=22 * len(data) + 20) if horizontal else layered
 
 
 def age_histogram(ages: pd.DataFrame, age_edges, bin_width: int = 1) -> alt.LayerChart:

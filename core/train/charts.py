@@ -1,5 +1,5 @@
 """Altair charts and the long tables behind them: a run's curves, two runs overlaid, the step loss,
-the confusion matrix and class distributions. No torch here."""
+the confusion matrix (clickable) and class distributions. No torch here."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from core.labels import DEFAULT_AGE_EDGES, GENDER_NAMES, MASK_NAMES, NUM_CLASSES, age_band_names, class_name, decode
 from core.train.follow import epoch_rows, step_rows
 from core.train.runs import read_metrics
 
@@ -66,13 +67,62 @@ def step_loss_chart(table: pd.DataFrame) -> alt.Chart:
             .properties(height=220))
 
 
-def confusion_chart(table: pd.DataFrame) -> alt.Chart:
-    base = alt.Chart(table).encode(x=alt.X("predicted:O", title="predicted class"),
-                                   y=alt.Y("true:O", title="true class"))
-    heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues")),
-                                   tooltip=["true", "predicted", "count"])
-    text = base.mark_text(fontSize=9).encode(text=alt.condition(alt.datum.count > 0, "count:Q", alt.value("")))
-    return (heat + text).properties(height=420)
+CELL_SELECTION = "cell"  # the confusion chart's click: its fields are the clicked cell's true and predicted class
+ZERO_COLOUR = "#f3f3f3"  # a cell no image fell in: grey and blank, never the palest blue of a count of 1
+
+
+def axis_class_names(age_edges=DEFAULT_AGE_EDGES) -> list[str]:
+    """Short class names for chart axes, number first: '14 not wear/M/30-59'."""
+    bands = age_band_names(age_edges)
+    names = []
+    for label in range(NUM_CLASSES):
+        mask, gender, age = decode(label)
+        names.append(f"{label} {MASK_NAMES[mask]}/{GENDER_NAMES[gender][0].upper()}/{bands[age]}")
+    return names
+
+
+def confusion_chart(table: pd.DataFrame, age_edges=DEFAULT_AGE_EDGES) -> alt.LayerChart:
+    """The confusion heat map with every class named on both axes, empty cells grey and blank, counts written in
+    the others; clicking a cell selects it (selection CELL_SELECTION with fields true, predicted)."""
+    names = axis_class_names(age_edges)
+    data = table.assign(true_name=[names[int(label)] for label in table["true"]],
+                        predicted_name=[names[int(label)] for label in table["predicted"]],
+                        true_class=[class_name(int(label), age_edges) for label in table["true"]],
+                        predicted_class=[class_name(int(label), age_edges) for label in table["predicted"]])
+    largest = max(int(data["count"].max()) if len(data) else 1, 1)
+    every_label = dict(labelOverlap=False, labelLimit=160, labelFontSize=10)  # 18 names, none dropped
+    base = alt.Chart(data).encode(
+        x=alt.X("predicted_name:N", sort=names, scale=alt.Scale(domain=names), title="predicted class",
+                axis=alt.Axis(labelAngle=-55, **every_label)),
+        y=alt.Y("true_name:N", sort=names, scale=alt.Scale(domain=names), title="true class",
+                axis=alt.Axis(**every_label)))
+    click = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click")
+    counts = alt.Color("count:Q", title="images",
+                       scale=alt.Scale(domain=[1, largest], range=["#c6dbef", "#08306b"]))
+    heat = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
+        color=alt.condition(alt.datum.count == 0, alt.value(ZERO_COLOUR), counts),
+        stroke=alt.condition(click, alt.value("#e45756"), alt.value("white")),
+        strokeWidth=alt.condition(click, alt.value(2.5), alt.value(0.5)),
+        tooltip=[alt.Tooltip("true_class:N", title="true"), alt.Tooltip("predicted_class:N", title="predicted"),
+                 alt.Tooltip("count:Q", title="images")]).add_params(click)
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.condition(alt.datum.count > 0, "count:Q", alt.value("")),
+        color=alt.condition(alt.datum.count > largest / 2, alt.value("white"), alt.value("black")))
+    return (heat + text).properties(height=460)
+
+
+def selected_cell(event) -> tuple[int, int] | None:
+    """(true, predicted) of the confusion cell clicked, from st.altair_chart's selection; None when none is."""
+    try:
+        points = event["selection"][CELL_SELECTION]
+    except (KeyError, TypeError):
+        return None
+    if not points or not isinstance(points, list):
+        return None
+    try:
+        return int(points[0]["true"]), int(points[0]["predicted"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def distribution_chart(table: pd.DataFrame) -> alt.Chart:

@@ -23,7 +23,7 @@ from core.train.leaderboard import VAL_PREDICTIONS
 from core.train.metrics import classification_metrics
 from core.train.models import create_model
 from core.train.run_data import create_eval_dataset, create_loader_for, create_val_dataset
-from core.train.submission import read_info, write_submission
+from core.train.submission import read_info, write_submission, write_submission_record
 from core.train.tta import TTA_CHOICES, TTA_SCORES_FILE, TTA_VIEWS, tta_name, tta_probabilities
 
 CHECKPOINTS = {"best": runs.BEST_CHECKPOINT, "last": runs.LAST_CHECKPOINT,
@@ -160,7 +160,8 @@ def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: boo
     """Write the submission of a run; returns {path, rows, tta (the choice's name), checkpoint, weights, epoch,
     class_counts}.
 
-    `data_dir` defaults to the run's data.dir; `out` to RUN_DIR/submission.csv.
+    `data_dir` defaults to the run's data.dir; `out` to RUN_DIR/submission.csv. The same facts go to a record
+    beside it (submission.json), so the Submission page can say later which checkpoint and TTA made the file.
     """
     out = Path(out) if out else Path(run_dir) / runs.SUBMISSION_FILE
     if out.is_dir():
@@ -170,6 +171,8 @@ def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: boo
     scores, state = predict_eval_scores(run_dir, data_dir, checkpoint, tta, progress, batch_size, weights)
     answers = scores.argmax(1)
     write_submission(read_info(data_dir), answers.tolist(), out)
-    return {"path": str(out), "rows": int(len(answers)), "tta": tta, "checkpoint": checkpoint,
-            "weights": state["weights"],
-            "epoch": int(state.get("epoch", 0)), "class_counts": np.bincount(answers, minlength=18).tolist()}
+    result = {"path": str(out), "rows": int(len(answers)), "tta": tta, "checkpoint": checkpoint,
+              "weights": state["weights"],
+              "epoch": int(state.get("epoch", 0)), "class_counts": np.bincount(answers, minlength=18).tolist()}
+    write_submission_record(out, {**result, "run": str(run_dir), "data_dir": str(data_dir)})  # what made the file
+    return result

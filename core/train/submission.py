@@ -69,3 +69,72 @@ def write_submission(info: pd.DataFrame, answers, path) -> Path:
     validate_submission(tmp, info=info)  # the file as written, not just the frame
     os.replace(tmp, path)
     return path
+
+
+# ---------------------------------------------------------------- what made a file, and its score on the demo
+def record_path(submission_path) -> Path:
+    """The record beside a submission: submission.csv -> submission.json (never the submission itself)."""
+    path = Path(submission_path)
+    return path.with_suffix(".json") if path.suffix.lower() != ".json" else path.with_name(path.name + ".record.json")
+
+
+def _digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_submission_record(submission_path, record: dict) -> Path:
+    """Write `record` (checkpoint, epoch, TTA, run...) beside the file it describes, with the file's hash so a
+    later file at the same path is never credited to this record."""
+    import json
+    from datetime import datetime, timezone
+
+    path = record_path(submission_path)
+    record = {**record, "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "sha256": _digest(submission_path)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_submission_record(submission_path) -> dict | None:
+    """The record of how this very file was made; None when there is none, it is unreadable, or it describes
+    an earlier file (the hash differs)."""
+    import json
+
+    try:
+        record = json.loads(record_path(submission_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("sha256") != _digest(submission_path):
+        return None
+    return record
+
+
+def describe_tta(tta) -> str:
+    """Words for a record's TTA: a choice's name (core.train.tta), or the on/off flag of older records."""
+    if tta is True:
+        return "flip TTA"
+    if not tta or tta == "none":
+        return "no TTA"
+    return f"{tta} TTA"
+
+
+def score_on_demo(submission: pd.DataFrame, data_dir) -> dict | None:
+    """{f1 (the grader's macro F1 over all 18 classes), accuracy, images} of a validated submission against the
+    eval answers the demo generator keeps beside its data; None for data without them (the real answers are hidden)."""
+    from core.data.demo import EVAL_TRUTH_NAME
+    from core.train.metrics import classification_metrics
+
+    truth_path = Path(data_dir) / EVAL_TRUTH_NAME
+    if not truth_path.exists():
+        return None
+    truth = read_csv_checked(truth_path, SUBMISSION_COLUMNS).set_index("ImageID")["ans"]
+    answers = truth.reindex(submission["ImageID"].astype(str))
+    if answers.isna().any():
+        raise DataError(f"{truth_path}: has no answer for ImageID {answers[answers.isna()].index[0]!r}; "
+                        f"these answers belong to another demo dataset")
+    scores = classification_metrics(answers.astype(int).to_numpy(), submission["ans"].astype(int).to_numpy())
+    return {"f1": scores["f1"], "accuracy": scores["accuracy"], "images": int(len(submission))}

@@ -240,3 +240,20 @@ def test_a_data_directory_that_is_a_link_loop_is_explained(tmp_path):
     at = run_page(PAGE, loop)
     assert_no_exception(at)
     assert "symbolic link loop" in at.error[0].value and "home page" in at.error[0].value
+
+
+def test_distributions_name_every_class_write_the_counts_and_explain_the_colours(page):
+    spec = chart_spec(chart_titled(page, "Images per class"))
+    bars, written = spec["layer"]
+    names = bars["encoding"]["y"]["scale"]["domain"]  # one bar per class, the class along the side
+    assert len(names) == 18 and names[0].startswith("0: wear") and names[17].startswith("17: not wear")
+    assert bars["encoding"]["y"]["axis"]["labelOverlap"] is False  # no name dropped for lack of room
+    legend_values = bars["encoding"]["color"]["scale"]["domain"]
+    assert any("under 2% of the images" in value for value in legend_values)  # not "true"/"false"
+    assert written["mark"]["type"] == "text" and written["encoding"]["text"]["field"] == "count_text"
+    data = chart_data(chart_titled(page, "Images per class"))
+    assert data["count_text"].tolist() == [f"{c} ({s:.0%})" for c, s in zip(data["count"], data["share"])]
+    for attribute in ("mask", "gender", "age"):
+        layers = chart_spec(chart_titled(page, f"{attribute} (images)"))["layer"]
+        assert layers[1]["encoding"]["text"]["field"] == "count_text"
+        assert layers[0]["encoding"]["x"]["axis"]["labelOverlap"] is False

@@ -64,24 +64,52 @@ def test_leaderboard_overlay_and_best_checkpoint(demo_copy, tmp_path):
     assert sum(len(image.proto.imgs) for image in at.image) >= min(expected, 24)
 
 
-def test_accepting_a_suspect_writes_relabel_csv(demo_copy, tmp_path):
+def test_accepting_a_suspect_writes_only_the_values_chosen_and_it_leaves_the_list(demo_copy, tmp_path):
     run_dir = finished_run(demo_copy, tmp_path / "runs", "noisy")
-    # A known suspect (a 2-epoch run may list none): given not wear/male/<30, the model says wear/female/>=60.
-    person = next(iter(sorted((demo_copy / "train" / "images").iterdir())))
-    image = str((person / "normal.jpg").relative_to(demo_copy))
-    pd.DataFrame([{"path": image, "given_label": 12, "given_name": "not wear / male / <30", "predicted_label": 5,
-                   "predicted_name": "wear / female / >=60", "mean_loss": 3.2, "wrong_fraction": 1.0,
-                   "epochs": 2}]).to_csv(run_dir / "suspects.csv", index=False)
+    # Two known suspects (a 2-epoch run may list none): no-mask photos the model calls masked, of the other gender.
+    from core.data.layout import scan_train
+    from core.labels import class_name, decode, encode
+    people = sorted((demo_copy / "train" / "images").iterdir())[:2]
+    images = [str((person / "normal.jpg").relative_to(demo_copy)) for person in people]
+    given = scan_train(demo_copy).images.set_index("path")["label"]
+    genders = [decode(int(given[image]))[1] for image in images]
+    predicted = [encode(0, 1 - decode(int(given[image]))[1], 2) for image in images]
+    pd.DataFrame([{"path": image, "given_label": int(given[image]), "given_name": class_name(int(given[image])),
+                   "predicted_label": guess, "predicted_name": class_name(guess), "evidence": 6.0 - 5 * index,
+                   "mean_loss": 3.2, "wrong_fraction": 1.0, "epochs": 2}
+                  for index, (image, guess) in enumerate(zip(images, predicted))]).to_csv(run_dir / "suspects.csv",
+                                                                                         index=False)
     at = open_page(demo_copy)
     assert at.checkbox(key="runs_accept_person").value  # gender and age are the person's by default
+    # The second is often wrong but typical of its class (evidence 1): hidden until asked for.
+    assert not any(box.key == "runs_suspect_noisy_1" for box in at.checkbox)
+    at.toggle(key="runs_weak_suspects").set_value(True).run()
     at.checkbox(key="runs_suspect_noisy_0").check().run()
+    assert at.button(key="runs_accept_suspects").disabled  # ticked, nothing chosen: nothing to write
+    assert at.number_input(key="runs_suspect_noisy_0_age").value is None  # no age offered in the user's place
+    at.selectbox(key="runs_suspect_noisy_0_mask").select(0)
+    at.selectbox(key="runs_suspect_noisy_0_gender").select(1 - genders[0])
+    at.number_input(key="runs_suspect_noisy_0_age").set_value(64).run()
     at.button(key="runs_accept_suspects").click().run()
     assert not at.exception, at.exception
     relabel = pd.read_csv(demo_copy / "relabel.csv").set_index("field")
-    folder = str(person.relative_to(demo_copy))
-    assert relabel.loc["mask", "path"] == image and str(relabel.loc["mask", "value"]) == "0"
-    assert relabel.loc["gender", "path"] == folder and relabel.loc["age", "path"] == folder
+    folder = str(people[0].relative_to(demo_copy))
+    assert relabel.loc["mask", "path"] == images[0] and str(relabel.loc["mask", "value"]) == "0"
+    assert relabel.loc["gender", "path"] == folder and int(relabel.loc["gender", "value"]) == 1 - genders[0]
+    assert relabel.loc["age", "path"] == folder and int(relabel.loc["age", "value"]) == 64  # the age typed
     assert any("3 row(s)" in s.value and "relabel.csv" in s.value for s in at.success)
+    # The fixed suspect leaves the list (its label changed), nothing stays ticked, the other one is still there.
+    assert not any(box.key == "runs_suspect_noisy_0" for box in at.checkbox)
+    assert not at.checkbox(key="runs_suspect_noisy_1").value
+    assert any("1 suspect(s) already corrected" in c.value for c in at.caption)
+
+    # Choosing only the mask writes only the mask: the model's gender and age band are not written for it.
+    at.checkbox(key="runs_suspect_noisy_1").check().run()
+    at.selectbox(key="runs_suspect_noisy_1_mask").select(0).run()
+    at.button(key="runs_accept_suspects").click().run()
+    rows = pd.read_csv(demo_copy / "relabel.csv")
+    second = str(people[1].relative_to(demo_copy))
+    assert rows[rows["path"].str.startswith(second)][["path", "field"]].values.tolist() == [[images[1], "mask"]]
 
 
 def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_data_dir, tmp_path):
@@ -104,3 +132,51 @@ def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_dat
     assert any("going has no finished epoch yet" in i.value and "first validation" in i.value for i in at.info)
     board = at.dataframe[0].value.set_index("run")
     assert board.loc["going", "state"] == "running" and board.loc["going", "epochs"] == "0/3"
+
+
+def confusion_chart_of(at):
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if "layer" in spec and spec["layer"][0]["encoding"].get("y", {}).get("title") == "true class":
+            return chart, spec
+    raise AssertionError("no confusion matrix on the page")
+
+
+def test_clicking_a_confusion_cell_opens_its_images_every_class_named_zero_cells_apart(demo_copy, tmp_path):
+    finished_run(demo_copy, tmp_path / "runs", "alpha")
+    at = open_page(demo_copy)
+    chart, spec = confusion_chart_of(at)
+    heat, text = spec["layer"]
+    assert list(chart.proto.selection_mode) == ["cell"]  # st.altair_chart(on_select="rerun") with a point selection
+    click = next(param for param in spec["params"] if param["name"] == "cell")
+    assert click["select"]["type"] == "point" and click["select"]["fields"] == ["true", "predicted"]
+    for channel in ("x", "y"):  # all 18 classes on both axes, by number and name, none dropped for overlap
+        encoding = heat["encoding"][channel]
+        domain = encoding["scale"]["domain"]
+        assert len(domain) == 18 and domain[14].startswith("14 not wear/M/")
+        assert encoding["axis"]["labelOverlap"] is False
+    colour = heat["encoding"]["color"]
+    assert "count === 0" in colour["condition"]["test"] and colour["condition"]["value"] == "#f3f3f3"
+    assert colour["scale"]["domain"][0] == 1 and colour["scale"]["range"][0] != "#f3f3f3"  # 1 is blue, 0 grey
+    assert "count > 0" in text["encoding"]["text"]["condition"]["test"]  # numbers only in non-empty cells
+
+    at.button(key="runs_compute_cells").click().run()
+    assert not at.exception, at.exception
+    predictions = pd.read_csv(tmp_path / "runs" / "alpha" / "val_predictions.csv")
+    cells = predictions.groupby(["label", "pred"]).size()
+    listed = at.selectbox(key="runs_cell").value
+    others = [cell for cell in cells.index if tuple(map(int, cell)) != tuple(listed)]
+    assert others, "the tiny run's validation set fills at least two cells"
+    true, predicted = map(int, others[-1])
+    at.session_state["runs_confusion_alpha"] = {"selection": {"cell": [{"true": true, "predicted": predicted}]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert tuple(at.selectbox(key="runs_cell").value) == (true, predicted)
+    expected = predictions[(predictions["label"] == true) & (predictions["pred"] == predicted)]["path"]
+    shown = [img.caption for img in at.image[0].proto.imgs]  # the cell's images come before the suspects'
+    assert sorted(shown) == sorted(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in expected.head(24))
+
+    empty = next((t, p) for t in range(18) for p in range(18) if (t, p) not in cells.index)
+    at.session_state["runs_confusion_alpha"] = {"selection": {"cell": [{"true": empty[0], "predicted": empty[1]}]}}
+    at.run()
+    assert any("that cell is empty" in i.value for i in at.info)

@@ -90,3 +90,65 @@ def test_clear_messages_for_missing_eval_damaged_checkpoint_and_running_run(demo
     assert at.button(key="sub_make").disabled
     at.checkbox(key="sub_while_running").check().run()
     assert not at.button(key="sub_make").disabled
+
+
+def grader_macro_f1(truth, predicted, classes: int = 18) -> float:
+    """The competition's macro F1 written out: F1 per class over all 18 classes (0 where a class has neither
+    true nor predicted images), averaged without weights."""
+    scores = []
+    for label in range(classes):
+        hits = sum(t == label and p == label for t, p in zip(truth, predicted))
+        wrong = sum((t == label) != (p == label) for t, p in zip(truth, predicted))
+        scores.append(2 * hits / (2 * hits + wrong) if hits + wrong else 0.0)
+    return sum(scores) / classes
+
+
+def test_without_eval_one_error_and_nothing_asks_for_the_disabled_button(demo_data_dir, tmp_path):
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
+    info = pd.read_csv(demo_data_dir / "eval" / "info.csv")
+    info.assign(ans=3).to_csv(run_dir / "submission.csv", index=False)  # a file made earlier, elsewhere
+    no_eval = tmp_path / "no-eval"
+    shutil.copytree(demo_data_dir / "train", no_eval / "train")
+    at = open_page(no_eval)
+    assert at.button(key="sub_make").disabled
+    assert len(at.error) == 1 and "no eval/info.csv" in at.error[0].value
+    shown = " ".join(e.value for e in [*at.error, *at.warning, *at.info]).lower()
+    assert "make the submission again" not in shown  # the button for that is disabled here
+    assert any("without the eval set" in i.value for i in at.info)
+
+
+def test_the_file_says_which_checkpoint_and_tta_made_it_and_its_score_on_the_demo(demo_data_dir, tmp_path):
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
+    at = open_page(demo_data_dir)
+    at.radio(key="sub_checkpoint").set_value("last")
+    at.checkbox(key="sub_tta").check()
+    at.button(key="sub_make").click().run()
+    assert not at.exception, at.exception
+    record = json.loads((run_dir / "submission.json").read_text())
+    assert (record["checkpoint"], record["tta"], record["epoch"]) == ("last", True, 2)
+
+    at = open_page(demo_data_dir)  # a later visit, with the default choices (best, no TTA) in the widgets
+    made = " ".join(m.value for m in at.markdown)
+    assert "**last** checkpoint (epoch 2)" in made and "**flip TTA**" in made
+    truth = pd.read_csv(demo_data_dir / ".masklab-demo-eval-truth.csv")
+    submission = pd.read_csv(run_dir / "submission.csv").merge(truth, on="ImageID", suffixes=("", "_true"))
+    expected = grader_macro_f1(submission["ans_true"].tolist(), submission["ans"].tolist())
+    score = next(m for m in at.metric if "macro F1" in m.label)
+    assert float(score.value) == pytest.approx(expected, abs=5e-5)
+
+    # Another file at the same path is not credited to that record, and is scored as itself.
+    pd.read_csv(run_dir / "submission.csv").assign(ans=truth["ans"].iloc[0]).to_csv(run_dir / "submission.csv",
+                                                                                     index=False)
+    at = open_page(demo_data_dir)
+    assert not any("**last** checkpoint" in m.value for m in at.markdown)
+    assert any("not recorded" in c.value for c in at.caption)
+    constant = [int(truth["ans"].iloc[0])] * len(truth)
+    score = next(m for m in at.metric if "macro F1" in m.label)
+    assert float(score.value) == pytest.approx(grader_macro_f1(truth["ans"].tolist(), constant), abs=5e-5)
+
+    real = tmp_path / "real"  # no answers beside the data: nothing to score against
+    shutil.copytree(demo_data_dir / "train", real / "train")
+    shutil.copytree(demo_data_dir / "eval", real / "eval")
+    at = open_page(real)
+    assert not any("macro F1" in m.label for m in at.metric)
+    assert any("hidden" in c.value for c in at.caption)
