@@ -18,7 +18,7 @@ from core.data.folds import check_fold
 from core.errors import ConfigError, MaskLabError
 
 # Keys an experiment sets per item itself; a variant that set them would break the pairing.
-ITEM_KEYS = ("data.folds", "data.fold", "train.seed", "run.root", "run.name")
+ITEM_KEYS = ("data.folds", "data.fold", "train.seed", "train.final_fit", "run.root", "run.name")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

@@ -289,7 +289,9 @@ class Trainer:
         # Each rank validates its own slice (no padding, unlike DistributedSampler); results are gathered.
         val_part = Subset(self.seeded_val, range(self.dist.rank, len(self.val_set), self.dist.world_size))
         self.train_loader = create_loader_for(self.seeded_train, config, train=True, dist_info=self.dist)
-        self.val_loader = create_loader_for(val_part, config, train=False, dist_info=self.dist)
+        # A final fit validates nothing (and the loader factory refuses an empty dataset).
+        self.val_loader = None if config.train.final_fit else create_loader_for(val_part, config, train=False,
+                                                                                dist_info=self.dist)
         self.steps_per_epoch = len(self.train_loader)
         self.noise = NoiseTracker(len(self.train_set))
 
@@ -387,12 +389,13 @@ class Trainer:
         for epoch in range(self.start_epoch + 1, config.train.epochs + 1):
             epoch_start = time.monotonic()
             train_stats = self._train_epoch(epoch)
-            val_stats = self._validate()
+            # A final fit has no validation set (check_config refused what needs one): the last epoch is best.
+            val_stats = None if config.train.final_fit else self._validate()
             if not self.parts.per_step_schedule:
                 self.parts.scheduler.step(val_stats["f1"])
-            improved = self.best_val_f1 is None or val_stats["f1"] > self.best_val_f1
+            improved = val_stats is None or self.best_val_f1 is None or val_stats["f1"] > self.best_val_f1
             if improved:
-                self.best_val_f1, self.best_epoch = val_stats["f1"], epoch
+                self.best_val_f1, self.best_epoch = None if val_stats is None else val_stats["f1"], epoch
                 self.epochs_without_gain = 0
             else:
                 self.epochs_without_gain += 1
@@ -406,7 +409,8 @@ class Trainer:
                 break
         if self.dist.is_main:
             self._set_status(state="finished")
-            self._say(f"finished: best val F1 {self.best_val_f1:.4f} at epoch {self.best_epoch}; {self.run_dir}")
+            score = "final fit, no validation" if self.best_val_f1 is None else f"best val F1 {self.best_val_f1:.4f}"
+            self._say(f"finished: {score} at epoch {self.best_epoch}; {self.run_dir}")
 
     def _cancel_due(self, step: int) -> bool:
         """Whether to stop before `step` (steps_per_epoch + 1: before validating). Under torchrun the ranks
@@ -501,12 +505,17 @@ class Trainer:
         predictions = np.concatenate([p[1] for p in parts])
         return {"loss": sum(p[2] for p in parts) / max(1, len(targets)), **classification_metrics(targets, predictions)}
 
-    def _end_epoch(self, epoch: int, train: dict, val: dict, epoch_s: float, improved: bool) -> None:
+    def _end_epoch(self, epoch: int, train: dict, val: dict | None, epoch_s: float, improved: bool) -> None:
+        """Log the epoch (val fields null in a final fit), checkpoint it, update status and suspects."""
+        val_fields = {"val_loss": None, "val_acc": None, "val_f1": None, "per_class_f1": None, "confusion": None}
+        if val is not None:
+            val_fields = {"val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6),
+                          "val_f1": round(val["f1"], 6), "per_class_f1": val["per_class_f1"],
+                          "confusion": val["confusion"]}
         runs.append_metrics(self.run_dir, {
             "kind": "epoch", "epoch": epoch, "train_loss": round(train["loss"], 6),
             "train_acc": round(train["accuracy"], 6), "train_f1": round(train["f1"], 6),
-            "val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6), "val_f1": round(val["f1"], 6),
-            "per_class_f1": val["per_class_f1"], "confusion": val["confusion"], "lr": current_lr(self.parts.optimizer),
+            **val_fields, "lr": current_lr(self.parts.optimizer),
             "elapsed_s": round(self.elapsed(), 3), "epoch_s": round(epoch_s, 3)})
         checkpoint = self._checkpoint(epoch)
         if improved:
@@ -516,9 +525,10 @@ class Trainer:
                                                          self.config.train.noise_min_fraction,
                                                          tuple(self.config.data.age_edges)))
         self._set_status(epoch=epoch, step=0, best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
+        scored = "no validation (final fit)" if val is None else \
+            f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}{' (best)' if improved else ''}"
         self._say(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
-                 f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}"
-                 f"{' (best)' if improved else ''} | {epoch_s:.1f}s")
+                 f"{scored} | {epoch_s:.1f}s")
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.clock
