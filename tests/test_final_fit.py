@@ -158,3 +158,16 @@ def test_final_command_refuses_an_unfinished_experiment_in_one_line(data_dir, tm
                "--variant", "plain"]
     done = subprocess.run(command, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no finished run" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_experiments_and_searches_refuse_a_final_fit_base_or_key(tmp_path):
+    from core.experiments.search import check_space, create_search
+
+    final = load_config(overrides=["train.final_fit=true"])
+    with pytest.raises(ConfigError, match="base: train.final_fit=true leaves no validation"):
+        make_spec("bad", final, {"a": {}})
+    with pytest.raises(ConfigError, match="search space: train.final_fit leaves no validation"):
+        check_space({"train.final_fit": {"choices": [True, False]}})
+    with pytest.raises(ConfigError, match="base: train.final_fit=true leaves no validation"):
+        create_search("bad", final, {"optim.lr": {"low": 1e-4, "high": 1e-2}}, root=tmp_path)
+    assert not any(tmp_path.iterdir())  # no study storage was created

@@ -58,6 +58,9 @@ def make_spec(name: str, base, variants: dict, folds: int = 3, seeds=(0,)) -> Ex
     """A checked ExperimentSpec; `base` is an ExperimentConfig or its dict."""
     name = check_name(name)
     base_dict = config_to_dict(base) if isinstance(base, ExperimentConfig) else config_to_dict(config_from_dict(base))
+    if base_dict["train"]["final_fit"]:
+        raise ConfigError("base: train.final_fit=true leaves no validation to compare on; turn it off (the final "
+                          "fit comes after: python -m core experiment final)")
     if not variants:
         raise ConfigError("variants: an experiment needs at least one variant (e.g. baseline with no overrides)")
     checked = {}
