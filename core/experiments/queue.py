@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from core.config import find_param
 from core.errors import ConfigError
 from core.experiments.spec import (ExperimentSpec, check_item_config, check_name, fold_indices, item_config,
                                    item_name, spec_from_dict)
@@ -311,8 +312,6 @@ def final_fit_config(folder, variant: str, epochs: int | None = None):
         if epochs is None:
             raise ConfigError(f"--variant {variant}: no finished run of experiment {spec.name} to take the epoch "
                               f"count from; run the experiment first or pass --epochs N")
-    from core.config import find_param
-
     epochs = find_param("train.epochs").validate(epochs, where="--epochs")
     config = item_config(spec, variant, 0, spec.seeds[0], folder / "runs")
     config.data.folds, config.data.fold = 0, 0
