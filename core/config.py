@@ -112,6 +112,8 @@ class TrainConfig:
     channels_last: bool = setting(True, "channels_last memory format on CUDA (faster convolutions)")
     compile: bool = setting(False, "torch.compile the model on CUDA (slow first epoch, faster after)")
     early_stop_patience: int = setting(0, "Stop after this many epochs without a better val F1; 0 = never", min=0)
+    final_fit: bool = setting(False, "Train on every person (no validation split): best.pt is the last epoch; "
+                                     "take the epoch count from an experiment's folds (its final_epochs)")
     log_every: int = setting(10, "Write a step line to metrics.jsonl every this many steps (the only times a "
                                  "step waits for the GPU; under torchrun also how often the ranks check for a "
                                  "cancel)", min=1)
@@ -241,6 +243,16 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
     from core.train.models import check_model_name  # timm is imported only for a timm/ name
 
     check_model_name(config.model.name)
+    if config.train.final_fit:
+        # Each of these needs a validation score, and a final fit computes none.
+        for key, needs_validation in (("sched.name", config.sched.name == "plateau"),
+                                      ("train.early_stop_patience", config.train.early_stop_patience > 0),
+                                      ("data.folds", config.data.folds > 1),
+                                      ("train.average", config.train.average == "best")):
+            if needs_validation:
+                section, name = key.split(".")
+                raise ConfigError(f"{key}: {getattr(getattr(config, section), name)} needs a validation set and "
+                                  f"train.final_fit=true has none; change {key} or turn train.final_fit off")
     cores = available_cores()
     if config.loader.num_workers > cores:
         if warn is not None:

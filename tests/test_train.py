@@ -37,11 +37,11 @@ def test_short_cpu_run_beats_chance_by_a_wide_margin(tmp_path_factory):
 
 def test_run_directory_has_the_documented_format(tmp_path_factory):
     run_dir = trained_run(tmp_path_factory)
-    assert load_config(run_dir / "config.yaml").train.epochs == 12
+    assert load_config(run_dir / "config.yaml").train.epochs == 20
     status = runs.read_status(run_dir)
     assert {"state", "pid", "epoch", "epochs", "step", "steps_per_epoch", "best_val_f1", "best_epoch", "device",
             "model", "started_at", "updated_at", "error"} <= set(status)
-    assert status["epoch"] == status["epochs"] == 12 and status["device"] == "cpu" and status["error"] is None
+    assert status["epoch"] == status["epochs"] == 20 and status["device"] == "cpu" and status["error"] is None
     epochs = runs.read_metrics(run_dir, "epoch")
     assert [e["epoch"] for e in epochs] == list(range(1, 13))
     assert {"train_loss", "train_acc", "train_f1", "val_loss", "val_acc", "val_f1", "lr", "elapsed_s",

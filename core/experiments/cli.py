@@ -128,6 +128,17 @@ def _mean_spread(mean, spread) -> str:
     return f"{mean:.4f}" + ("" if spread is None else f" ± {spread:.4f}")
 
 
+def final(args) -> int:
+    """Train the variant's final fit here, in the foreground (one run: nothing to queue)."""
+    from core.experiments.queue import experiment_dir, final_fit_config
+    from core.train.trainer import train_run
+
+    config = final_fit_config(experiment_dir(args.experiment, args.root), args.variant, epochs=args.epochs)
+    print(f"final fit of {args.variant}: {config.train.epochs} epochs on every person", file=sys.stderr)
+    print(train_run(config, log=lambda text: print(text, file=sys.stderr, flush=True)))
+    return 0
+
+
 def ensemble(args) -> int:
     from core.experiments.ensemble import ensemble_members, run_ensemble
 
@@ -207,6 +218,12 @@ def add_parser(commands, parser_class, int_list) -> None:
             parser.add_argument("--json", action="store_true")
         if name == "compare":
             parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws")
+
+    final_parser = action("final", "final", "train a variant on every person (no validation) for the epochs "
+                                            "its folds chose; runs in the foreground")
+    final_parser.add_argument("--name", dest="experiment", required=True, help="experiment name or folder")
+    final_parser.add_argument("--variant", required=True)
+    final_parser.add_argument("--epochs", type=int, help="default: the median best epoch of the variant's runs")
 
     item_parser = action("item", "item", "(internal) train one queued run and predict its validation images")
     item_parser.add_argument("experiment")

@@ -82,7 +82,7 @@ def compare_items(items: list[dict], folds: int, n_boot: int = 1000) -> dict:
                "f1_mean": _mean(run_f1), "f1_std": _std(run_f1), "f1_min": min(run_f1) if run_f1 else None,
                "f1_max": max(run_f1) if run_f1 else None, "oof_f1": _mean(oof_f1), "oof_f1_std": _std(oof_f1),
                "seeds_complete": sorted(complete), "per_class_f1": None,
-               "final_epochs": _final_epochs([item for item in items if item["variant"] == variant])}
+               "final_epochs": final_epochs([item for item in items if item["variant"] == variant])}
         if complete:
             labels = np.concatenate([oof["labels"] for oof in complete.values()])
             classes = np.concatenate([_classes(oof["probs"]) for oof in complete.values()])
@@ -136,7 +136,7 @@ def compare_experiment(folder, n_boot: int = 1000) -> dict:
     return {"name": Path(folder).name, **compare_items(read_queue(folder), spec.folds, n_boot=n_boot)}
 
 
-def _final_epochs(items: list[dict]) -> int | None:
+def final_epochs(items: list[dict]) -> int | None:
     """Epochs for a final fit on every person: the median of the finished runs' best epochs."""
     from core.train import runs
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from core.config import find_param
 from core.errors import ConfigError
 from core.experiments.spec import (ExperimentSpec, check_item_config, check_name, fold_indices, item_config,
                                    item_name, spec_from_dict)
@@ -294,6 +295,28 @@ def experiment_progress(folder) -> dict:
         item["epoch"], item["epochs"] = status.get("epoch"), status.get("epochs")
         item["best_val_f1"] = status.get("best_val_f1")
     return {"name": folder.name, "state": state, "counts": counts, "items": items}
+
+
+def final_fit_config(folder, variant: str, epochs: int | None = None):
+    """The config of a variant's final fit: every person trains (train.final_fit, no folds), for `epochs`
+    or else the median best epoch of the variant's finished runs (compare's final_epochs), run
+    `<variant>-final` beside the experiment's runs, seed of the first run."""
+    from core.experiments.compare import final_epochs
+
+    folder = Path(folder)
+    spec = read_spec(folder)
+    if variant not in spec.variants:
+        raise ConfigError(f"--variant {variant}: not in experiment {spec.name} ({', '.join(spec.variants)})")
+    if epochs is None:
+        epochs = final_epochs([item for item in read_queue(folder) if item["variant"] == variant])
+        if epochs is None:
+            raise ConfigError(f"--variant {variant}: no finished run of experiment {spec.name} to take the epoch "
+                              f"count from; run the experiment first or pass --epochs N")
+    epochs = find_param("train.epochs").validate(epochs, where="--epochs")
+    config = item_config(spec, variant, 0, spec.seeds[0], folder / "runs")
+    config.data.folds, config.data.fold = 0, 0
+    config.train.final_fit, config.train.epochs, config.run.name = True, epochs, f"{variant}-final"
+    return config
 
 
 CONFIGS_DIR = REPO_ROOT / "configs"  # the Training page's "Start from" lists the files here

@@ -55,6 +55,8 @@ def check_space(space) -> dict:
     for key, spec in space.items():
         if str(key).startswith("run."):
             raise ConfigError(f"search space: {key} is set per trial; remove it")
+        if key == "train.final_fit":
+            raise ConfigError("search space: train.final_fit leaves no validation F1 to search on; remove it")
         param = find_param(str(key))
         where = f"search space: {key}"
         if not isinstance(spec, dict):
@@ -127,6 +129,8 @@ def create_search(name: str, base, space, storage: str | None = None, root=None,
     name = check_name(name, "--study")
     space = load_space(space)
     base_dict = config_to_dict(base) if not isinstance(base, dict) else config_to_dict(config_from_dict(base))
+    if base_dict["train"]["final_fit"]:
+        raise ConfigError("base: train.final_fit=true leaves no validation F1 to search on; turn it off")
     storage = storage or default_storage(root)
     study = _open_study(name, storage, create=True, seed=seed)
     saved_space, saved_base = study.user_attrs.get("space"), study.user_attrs.get("base")

@@ -18,7 +18,7 @@ from core.data.folds import check_fold
 from core.errors import ConfigError, MaskLabError
 
 # Keys an experiment sets per item itself; a variant that set them would break the pairing.
-ITEM_KEYS = ("data.folds", "data.fold", "train.seed", "run.root", "run.name")
+ITEM_KEYS = ("data.folds", "data.fold", "train.seed", "train.final_fit", "run.root", "run.name")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -58,6 +58,9 @@ def make_spec(name: str, base, variants: dict, folds: int = 3, seeds=(0,)) -> Ex
     """A checked ExperimentSpec; `base` is an ExperimentConfig or its dict."""
     name = check_name(name)
     base_dict = config_to_dict(base) if isinstance(base, ExperimentConfig) else config_to_dict(config_from_dict(base))
+    if base_dict["train"]["final_fit"]:
+        raise ConfigError("base: train.final_fit=true leaves no validation to compare on; turn it off (the final "
+                          "fit comes after: python -m core experiment final)")
     if not variants:
         raise ConfigError("variants: an experiment needs at least one variant (e.g. baseline with no overrides)")
     checked = {}

@@ -52,9 +52,11 @@ class RunData:
 
 
 def split_run_images(config: ExperimentConfig, scan) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train images, validation images) of a scan under the run's split settings."""
-    train_images, val_images = train_val_split(scan.images, config.data)
-    if len(train_images) == 0 or len(val_images) == 0:
+    """(train images, validation images) of a scan under the run's split settings; with train.final_fit
+    every image trains and the validation set is empty."""
+    final = config.train.final_fit
+    train_images, val_images = train_val_split(scan.images, config.data, final=final)
+    if len(train_images) == 0 or (len(val_images) == 0 and not final):
         raise DataError(f"{scan.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
                         f"after the split by person; add people or change data.val_ratio")
     val_images = label_images(val_images.reset_index(drop=True), DEFAULT_AGE_EDGES)

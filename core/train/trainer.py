@@ -324,7 +324,9 @@ class Trainer:
         # Each rank validates its own slice (no padding, unlike DistributedSampler); results are gathered.
         val_part = Subset(self.seeded_val, range(self.dist.rank, len(self.val_set), self.dist.world_size))
         self.train_loader = create_loader_for(self.seeded_train, config, train=True, dist_info=self.dist)
-        self.val_loader = create_loader_for(val_part, config, train=False, dist_info=self.dist)
+        # A final fit validates nothing (and the loader factory refuses an empty dataset).
+        self.val_loader = None if config.train.final_fit else create_loader_for(val_part, config, train=False,
+                                                                                dist_info=self.dist)
         self.steps_per_epoch = len(self.train_loader)
         self.noise = NoiseTracker(len(self.train_set))
 
@@ -436,15 +438,17 @@ class Trainer:
         for epoch in range(self.start_epoch + 1, config.train.epochs + 1):
             epoch_start, self.last_epoch = time.monotonic(), epoch
             train_stats = self._train_epoch(epoch)
-            val_stats = self._validate(self.model)
-            ema_stats = self._validate(self.parts.ema.module) if self.parts.ema is not None else None
+            # A final fit has no validation set (check_config refused what needs one): the last epoch is best.
+            final = config.train.final_fit
+            val_stats = None if final else self._validate(self.model)
+            ema_stats = self._validate(self.parts.ema.module) if self.parts.ema is not None and not final else None
             if not self.parts.per_step_schedule:
-                self.parts.scheduler.step(val_stats["f1"])
+                self.parts.scheduler.step(None if final else val_stats["f1"])
             # With EMA on, an epoch counts by the better of its two sets of weights (prediction can pick either).
-            score = max(val_stats["f1"], ema_stats["f1"]) if ema_stats else val_stats["f1"]
-            self.averager.end_epoch(epoch, unwrap(self.model_plain), score,
+            score = None if final else max(val_stats["f1"], ema_stats["f1"]) if ema_stats else val_stats["f1"]
+            self.averager.end_epoch(epoch, unwrap(self.model_plain), score if score is not None else float(epoch),
                                     self._save_weights if self.dist.is_main else None)
-            improved = self.best_val_f1 is None or score > self.best_val_f1
+            improved = final or self.best_val_f1 is None or score > self.best_val_f1
             if improved:
                 self.best_val_f1, self.best_epoch = score, epoch
                 self.epochs_without_gain = 0
@@ -461,7 +465,8 @@ class Trainer:
         self._average_weights()
         if self.dist.is_main:
             self._set_status(state="finished")
-            self._say(f"finished: best val F1 {self.best_val_f1:.4f} at epoch {self.best_epoch}; {self.run_dir}")
+            score = "final fit, no validation" if self.best_val_f1 is None else f"best val F1 {self.best_val_f1:.4f}"
+            self._say(f"finished: {score} at epoch {self.best_epoch}; {self.run_dir}")
 
     def _save_weights(self, path: Path) -> None:
         save_checkpoint(path, {"model": unwrap(self.model_plain).state_dict()})
@@ -484,15 +489,16 @@ class Trainer:
             return
         recompute_batchnorm(average, (images_to_device(batch["image"], self.device, self.channels_last)
                                       for batch in self.train_loader))
-        stats = self._validate(average.module)
+        stats = None if config.train.final_fit else self._validate(average.module)
         if self.dist.is_main:
             epochs = (list(range(config.train.epochs - config.train.average_epochs + 1, self.last_epoch + 1))
                       if config.train.average == "swa" else sorted(e for _, e in self.averager.top))
             save_checkpoint(self.run_dir / AVERAGED_CHECKPOINT, {
-                "model": average.module.state_dict(), "epoch": max(epochs), "val_f1": stats["f1"],
+                "model": average.module.state_dict(), "epoch": max(epochs), "val_f1": stats and stats["f1"],
                 "averaged_epochs": epochs, "config": config_to_dict(config)})
+            scored = "no validation (final fit)" if stats is None else f"val f1 {stats['f1']:.4f}"
             self._say(f"averaged weights ({config.train.average}, epochs {', '.join(map(str, epochs))}): "
-                      f"val f1 {stats['f1']:.4f}; saved {AVERAGED_CHECKPOINT}")
+                      f"{scored}; saved {AVERAGED_CHECKPOINT}")
 
     def _cancel_due(self, step: int) -> bool:
         """Whether to stop before `step` (steps_per_epoch + 1: before validating). Under torchrun the ranks
@@ -594,16 +600,22 @@ class Trainer:
         predictions = np.concatenate([p[1] for p in parts])
         return {"loss": sum(p[2] for p in parts) / max(1, len(targets)), **classification_metrics(targets, predictions)}
 
-    def _end_epoch(self, epoch: int, train: dict, val: dict, ema: dict | None, epoch_s: float,
+    def _end_epoch(self, epoch: int, train: dict, val: dict | None, ema: dict | None, epoch_s: float,
                    improved: bool) -> None:
+        """Log the epoch (val fields null in a final fit), checkpoint it, update status and suspects."""
+        val_fields = {"val_loss": None, "val_acc": None, "val_f1": None, "per_class_f1": None, "confusion": None}
+        if val is not None:
+            val_fields = {"val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6),
+                          "val_f1": round(val["f1"], 6), "per_class_f1": val["per_class_f1"],
+                          "confusion": val["confusion"]}
         ema_line = {"ema_val_loss": round(ema["loss"], 6), "ema_val_f1": round(ema["f1"], 6)} if ema else {}
         runs.append_metrics(self.run_dir, {**ema_line,
             "kind": "epoch", "epoch": epoch, "train_loss": round(train["loss"], 6),
             "train_acc": round(train["accuracy"], 6), "train_f1": round(train["f1"], 6),
-            "val_loss": round(val["loss"], 6), "val_acc": round(val["accuracy"], 6), "val_f1": round(val["f1"], 6),
-            "per_class_f1": val["per_class_f1"], "confusion": val["confusion"], "lr": current_lr(self.parts.optimizer),
+            **val_fields, "lr": current_lr(self.parts.optimizer),
             "elapsed_s": round(self.elapsed(), 3), "epoch_s": round(epoch_s, 3)})
-        checkpoint = self._checkpoint(epoch, scores={"val_f1": val["f1"], "ema_val_f1": ema["f1"] if ema else None})
+        checkpoint = self._checkpoint(epoch, scores={"val_f1": val["f1"] if val else None,
+                                                     "ema_val_f1": ema["f1"] if ema else None})
         if improved:
             save_checkpoint(self.run_dir / runs.BEST_CHECKPOINT, checkpoint)
         save_checkpoint(self.run_dir / runs.LAST_CHECKPOINT, checkpoint)
@@ -612,9 +624,10 @@ class Trainer:
                                                          tuple(self.config.data.age_edges)))
         self._set_status(epoch=epoch, step=0, best_val_f1=self.best_val_f1, best_epoch=self.best_epoch)
         ema_text = f" | EMA val f1 {ema['f1']:.4f}" if ema else ""
+        scored = "no validation (final fit)" if val is None else \
+            f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}{ema_text}"
         self._say(f"epoch {epoch}/{self.config.train.epochs}: train loss {train['loss']:.4f} f1 {train['f1']:.4f} | "
-                  f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f}{ema_text}"
-                  f"{' (best)' if improved else ''} | {epoch_s:.1f}s")
+                  f"{scored}{' (best)' if improved and val is not None else ''} | {epoch_s:.1f}s")
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.clock
