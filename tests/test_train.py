@@ -43,7 +43,7 @@ def test_run_directory_has_the_documented_format(tmp_path_factory):
             "model", "started_at", "updated_at", "error"} <= set(status)
     assert status["epoch"] == status["epochs"] == 20 and status["device"] == "cpu" and status["error"] is None
     epochs = runs.read_metrics(run_dir, "epoch")
-    assert [e["epoch"] for e in epochs] == list(range(1, 13))
+    assert [e["epoch"] for e in epochs] == list(range(1, 21))
     assert {"train_loss", "train_acc", "train_f1", "val_loss", "val_acc", "val_f1", "lr", "elapsed_s",
             "epoch_s"} <= set(epochs[0])
     assert len(epochs[0]["per_class_f1"]) == NUM_CLASSES and len(epochs[0]["confusion"]) == NUM_CLASSES
@@ -55,7 +55,7 @@ def test_run_directory_has_the_documented_format(tmp_path_factory):
     assert best["epoch"] == status["best_epoch"]
     assert {"model", "optimizer", "scheduler", "scaler", "rng", "config", "best_val_f1"} <= set(best)
     suspects = (run_dir / "suspects.csv").read_text().splitlines()[0]
-    assert suspects.startswith("path,given_label,given_name,predicted_label,predicted_name,mean_loss")
+    assert suspects.startswith("path,given_label,given_name,predicted_label,predicted_name,evidence,mean_loss")
 
 
 def test_a_new_run_never_overwrites_an_existing_one(tmp_path_factory):

@@ -19,7 +19,7 @@ from core.train.models import build_model, create_model
 from core.train.predict import TTA_SCORES_FILE, predict, tta_val_f1
 from core.train.trainer import Trainer, TrainingParts, accumulation_window, optimizer_steps, train_run, train_step
 from core.train.tta import TTA_CHOICES, tta_probabilities
-from tests.test_train_support import tiny_config
+from tests.test_train_support import REPO, subprocess_env, tiny_config
 
 TIMM_TINY = "timm/test_efficientnet"  # ~0.1M parameters, has stochastic depth
 TIMM_SETTINGS = (f"model.name={TIMM_TINY}", "data.image_size=[64, 48]")
@@ -318,9 +318,17 @@ def _ddp_accumulation_worker(rank: int, world: int, init_file: str, out_dir: str
 
 
 def test_accumulation_under_ddp_reduces_once_per_window_and_matches_one_big_batch(tmp_path):
-    import torch.multiprocessing as mp
+    import subprocess
+    import sys
 
-    mp.spawn(_ddp_accumulation_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    # In a fresh interpreter: spawned workers re-run the parent's __main__, which inside pytest is whichever
+    # script an AppTest ran last (a page), so mp.spawn from this process depends on the test order.
+    spawn = ("import torch.multiprocessing as mp; from tests.test_train_toolkit import _ddp_accumulation_worker; "
+             f"mp.spawn(_ddp_accumulation_worker, args=(2, {str(tmp_path / 'init')!r}, {str(tmp_path)!r}), "
+             "nprocs=2, join=True)")
+    result = subprocess.run([sys.executable, "-c", spawn], cwd=REPO, env=subprocess_env(), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
     assert [r["reductions"] for r in ranks] == [1, 1]  # the two batches before the last skipped the all-reduce
     torch.manual_seed(1)

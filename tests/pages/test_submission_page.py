@@ -121,11 +121,11 @@ def test_the_file_says_which_checkpoint_and_tta_made_it_and_its_score_on_the_dem
     run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
     at = open_page(demo_data_dir)
     at.radio(key="sub_checkpoint").set_value("last")
-    at.checkbox(key="sub_tta").check()
+    at.selectbox(key="sub_tta").select("flip")
     at.button(key="sub_make").click().run()
     assert not at.exception, at.exception
     record = json.loads((run_dir / "submission.json").read_text())
-    assert (record["checkpoint"], record["tta"], record["epoch"]) == ("last", True, 2)
+    assert (record["checkpoint"], record["tta"], record["epoch"]) == ("last", "flip", 2)
 
     at = open_page(demo_data_dir)  # a later visit, with the default choices (best, no TTA) in the widgets
     made = " ".join(m.value for m in at.markdown)
