@@ -21,18 +21,24 @@ def open_page(data_dir) -> AppTest:
     return open_checked_page("6_Submission.py", data_dir)
 
 
-def test_no_runs_yet(demo_data_dir):
-    at = open_page(demo_data_dir)
-    assert any("No run with a checkpoint" in info.value for info in at.info)
-
-
-def test_make_a_submission_with_tta_and_check_the_file(demo_data_dir, tmp_path):
+def submit_with_last_checkpoint_and_flip_tta(demo_data_dir, tmp_path) -> tuple:
+    """(run directory, page) after making a submission from a tiny run's last checkpoint with flip TTA."""
     run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
     at = open_page(demo_data_dir)
     at.radio(key="sub_checkpoint").set_value("last")
     at.selectbox(key="sub_tta").select("flip")
     at.button(key="sub_make").click().run()
     assert not at.exception, at.exception
+    return run_dir, at
+
+
+def test_no_runs_yet(demo_data_dir):
+    at = open_page(demo_data_dir)
+    assert any("No run with a checkpoint" in info.value for info in at.info)
+
+
+def test_make_a_submission_with_tta_and_check_the_file(demo_data_dir, tmp_path):
+    run_dir, at = submit_with_last_checkpoint_and_flip_tta(demo_data_dir, tmp_path)
     assert any("last checkpoint" in s.value and "raw weights, flip TTA" in s.value for s in at.success)
     submission = pd.read_csv(run_dir / "submission.csv")
     info = pd.read_csv(demo_data_dir / "eval" / "info.csv")
@@ -118,12 +124,7 @@ def test_without_eval_one_error_and_nothing_asks_for_the_disabled_button(demo_da
 
 
 def test_the_file_says_which_checkpoint_and_tta_made_it_and_its_score_on_the_demo(demo_data_dir, tmp_path):
-    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
-    at = open_page(demo_data_dir)
-    at.radio(key="sub_checkpoint").set_value("last")
-    at.selectbox(key="sub_tta").select("flip")
-    at.button(key="sub_make").click().run()
-    assert not at.exception, at.exception
+    run_dir, at = submit_with_last_checkpoint_and_flip_tta(demo_data_dir, tmp_path)
     record = json.loads((run_dir / "submission.json").read_text())
     assert (record["checkpoint"], record["tta"], record["epoch"]) == ("last", "flip", 2)
 
