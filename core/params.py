@@ -52,20 +52,22 @@ class Param:
         if value is None:
             if self.optional:
                 return None
-            raise ConfigError(f"{label}: a value is required ({self.describe()})")
+            raise ConfigError.of("errors.params.required", label=label, describe=self.describe())
         try:
             value = _coerce(self.kind, value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{label}: {value!r} is not a valid {self.kind} ({self.describe()})") from None
+            raise ConfigError.of("errors.params.not_kind", label=label, value=value, kind=self.kind,
+                                  describe=self.describe()) from None
         if self.kind == "choice" and value not in self.choices:
-            raise ConfigError(f"{label}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+            raise ConfigError.of("errors.params.not_choice", label=label, value=value,
+                                  choices=", ".join(map(str, self.choices)))
         if self.kind == "float" and not math.isfinite(value):
-            raise ConfigError(f"{label}: {value} is not a finite number ({self.describe()})")
+            raise ConfigError.of("errors.params.not_finite", label=label, value=value, describe=self.describe())
         if self.kind in ("int", "float"):
             if self.min is not None and value < self.min:
-                raise ConfigError(f"{label}: {value} is below the minimum {self.min} ({self.help})")
+                raise ConfigError.of("errors.params.below_min", label=label, value=value, min=self.min, help=self.help)
             if self.max is not None and value > self.max:
-                raise ConfigError(f"{label}: {value} is above the maximum {self.max} ({self.help})")
+                raise ConfigError.of("errors.params.above_max", label=label, value=value, max=self.max, help=self.help)
         if self.kind in TWO_NUMBER_KINDS:
             self._check_two_numbers(value, label)
         return value
@@ -73,11 +75,11 @@ class Param:
     def _check_two_numbers(self, value: tuple, label: str) -> None:
         for number in value:
             if self.min is not None and number < self.min:
-                raise ConfigError(f"{label}: {number} is below the minimum {self.min} ({self.help})")
+                raise ConfigError.of("errors.params.below_min", label=label, value=number, min=self.min, help=self.help)
             if self.max is not None and number > self.max:
-                raise ConfigError(f"{label}: {number} is above the maximum {self.max} ({self.help})")
+                raise ConfigError.of("errors.params.above_max", label=label, value=number, max=self.max, help=self.help)
         if self.kind != "int_pair" and value[0] > value[1]:
-            raise ConfigError(f"{label}: the low end {value[0]} is above the high end {value[1]}")
+            raise ConfigError.of("errors.params.low_above_high", label=label, low=value[0], high=value[1])
 
     def parse(self, text: str, where: str | None = None):
         """Parse a CLI/text value ('64', 'true', 'none', '[1, 2]') and validate it."""

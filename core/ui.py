@@ -15,6 +15,7 @@ from core.data import default_data_dir, demo_data_dir, ensure_demo_data
 from core.data.describe import check_eval_images
 from core.data.layout import TrainScan, read_eval, resolve_data_dir, scan_train
 from core.errors import MaskLabError
+from core.i18n import localized_error, t
 from core.labels import DEFAULT_AGE_EDGES, check_age_edges
 
 DATA_DIR_KEY = "data_dir"
@@ -34,16 +35,16 @@ def run_page(page) -> None:
     try:
         page.run()
     except MaskLabError as error:
-        st.error(one_line(error))
+        st.error(one_line(localized_error(error)))
     except Exception as error:  # noqa: BLE001 - the page edge: nothing may reach the browser as a traceback
         print(f"Mask Lab: page {getattr(page, 'title', page)!r} failed:", file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
-        st.error(one_line(f"{type(error).__name__}: {error}") + " (details in the server log)")
+        st.error(one_line(f"{type(error).__name__}: {error}") + " " + t("ui.details_in_log"))
 
 
 def show_error(error: Exception, next_step: str | None = None) -> None:
     """One clear message instead of a traceback; the next step when there is one."""
-    message = str(error) if isinstance(error, MaskLabError) else f"{type(error).__name__}: {error}"
+    message = localized_error(error) if isinstance(error, MaskLabError) else f"{type(error).__name__}: {error}"
     st.error(message + (f"\n\n{next_step}" if next_step else ""))
 
 
@@ -54,8 +55,8 @@ def show_checkpoint_error(error: Exception, checkpoint: str, run_name: str, next
     if isinstance(error, MaskLabError):  # e.g. load_checkpoint's "cannot be read as a checkpoint"
         show_error(error, next_step)
     else:
-        st.error(f"{checkpoint} of {run_name} could not be read ({type(error).__name__}); it may be damaged "
-                 f"(a full disk or a killed save).\n\n{next_step}")
+        st.error(t("ui.checkpoint_unreadable", checkpoint=checkpoint, run=run_name, error=type(error).__name__)
+                 + f"\n\n{next_step}")
 
 
 def st_progress_callback(text: str):
@@ -73,7 +74,7 @@ def current_data_dir() -> Path:
         return Path(chosen)
     data_dir = default_data_dir()
     if data_dir == demo_data_dir():
-        with st.spinner("Generating the demo dataset (first start only)..."):
+        with st.spinner(t("ui.generating_demo")):
             ensure_demo_data(data_dir)
     st.session_state[DATA_DIR_KEY] = str(data_dir)
     return data_dir
@@ -83,7 +84,7 @@ def current_age_edges() -> tuple[int, int]:
     return check_age_edges(st.session_state.get(AGE_EDGES_KEY, DEFAULT_AGE_EDGES))
 
 
-@st.cache_data(show_spinner="Scanning the data directory...", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)
 def _cached_scan(data_dir: str, age_edges: tuple[int, int]) -> TrainScan:
     return scan_train(data_dir, age_edges=age_edges)
 
@@ -92,7 +93,8 @@ def load_train_scan(data_dir=None, age_edges=None) -> TrainScan:
     """Cached scan of train/ (raises DataError for an unusable directory; pages show it with show_error)."""
     data_dir = Path(data_dir or current_data_dir())
     age_edges = tuple(age_edges or current_age_edges())
-    return _cached_scan(str(resolve_data_dir(data_dir)), age_edges)  # a link loop: DataError, not a crash
+    with st.spinner(t("ui.scanning")):  # the spinner's words follow the language; cache_data's would not
+        return _cached_scan(str(resolve_data_dir(data_dir)), age_edges)  # a link loop: DataError, not a crash
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -100,16 +102,21 @@ def load_eval_table(data_dir: str):
     return read_eval(data_dir)
 
 
-@st.cache_data(show_spinner="Checking that every eval image decodes...", max_entries=8)
 def load_eval_corrupt(data_dir: str) -> list[dict]:
     """Eval images that do not decode ([{path, reason}]); raises DataError like load_eval_table."""
+    with st.spinner(t("ui.checking_eval")):
+        return _cached_eval_corrupt(data_dir)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_eval_corrupt(data_dir: str) -> list[dict]:
     return check_eval_images(data_dir, load_eval_table(data_dir))
 
 
 def clear_data_caches() -> None:
     _cached_scan.clear()
     load_eval_table.clear()
-    load_eval_corrupt.clear()
+    _cached_eval_corrupt.clear()
 
 
 def scan_or_stop() -> TrainScan:
@@ -117,5 +124,5 @@ def scan_or_stop() -> TrainScan:
     try:
         return load_train_scan(current_data_dir(), current_age_edges())
     except MaskLabError as error:
-        show_error(error, "Choose a data directory on the home page.")
+        show_error(error, t("ui.choose_data_dir"))
         st.stop()

@@ -6,6 +6,7 @@ import math
 
 import streamlit as st
 
+from core.i18n import param_help, t
 from core.params import TWO_NUMBER_KINDS, Param, params_of
 
 # A single-number slider beyond this many positions (epochs 1..1000) cannot be set by hand to one value.
@@ -23,12 +24,12 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
     """
     value = param.default if value is None and not param.optional else value
     label = label or param.name
-    help = help or param.help or None
+    help = help or param.help or None  # callers pass the help in the session's language (section_widgets)
     if param.kind == "bool" and param.optional:
         # "auto" (None) is a real third state, e.g. pin_memory following torch.cuda.is_available().
         states = [None, True, False]
         return st.selectbox(label, states, index=states.index(value if value in states else None), key=key,
-                            help=help, format_func=lambda state: "auto" if state is None else str(state).lower())
+                            help=help, format_func=lambda state: t("widgets.auto") if state is None else str(state).lower())
     if param.kind == "bool":
         return st.checkbox(label, value=bool(value), key=key, help=help)
     if param.kind == "choice":
@@ -40,7 +41,7 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
     if param.kind in ("int", "float"):
         cast = int if param.kind == "int" else float
         if param.optional:
-            enabled = st.checkbox(f"set {label}", value=value is not None, key=f"{key}__set", help=help)
+            enabled = st.checkbox(t("widgets.set", label=label), value=value is not None, key=f"{key}__set", help=help)
             if not enabled:
                 return None
             if value is None:  # keep a value that is set (an imported one); fall back only when unset
@@ -99,7 +100,7 @@ def two_number_widget(param: Param, key: str, value, label: str, help: str | Non
     cast = TWO_NUMBER_KINDS[param.kind]
     step = cast(param.step if param.step is not None else (1 if cast is int else 0.01))
     if param.optional:
-        if not st.checkbox(f"set {label}", value=value is not None, key=f"{key}__set", help=help):
+        if not st.checkbox(t("widgets.set", label=label), value=value is not None, key=f"{key}__set", help=help):
             return None
         value = value if value is not None else param.default
     try:
@@ -111,7 +112,7 @@ def two_number_widget(param: Param, key: str, value, label: str, help: str | Non
     if param.kind != "int_pair" and bounds is not None and low <= high:
         return st.slider(label, min_value=cast(bounds[0]), max_value=cast(bounds[1]), value=(low, high), step=step,
                          key=key, help=help)
-    names = ("", "") if param.kind == "int_pair" else (" (low)", " (high)")
+    names = ("", "") if param.kind == "int_pair" else (t("widgets.low"), t("widgets.high"))
     first, second = st.columns(2)
     with first:
         low = st.number_input(f"{label}[0]{names[0]}", value=low, step=step, key=f"{key}__0", help=help)
@@ -131,5 +132,6 @@ def section_widgets(section: str, section_cls, values: dict, key_prefix: str = "
         if param.name in skip:
             continue
         key = f"{section}.{param.name}"
-        chosen[key] = param_widget(param, key=f"{key_prefix}{key}", value=values.get(param.name))
+        chosen[key] = param_widget(param, key=f"{key_prefix}{key}", value=values.get(param.name),
+                                   help=param_help(key, param.help) or None)
     return chosen
