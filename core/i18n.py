@@ -25,7 +25,7 @@ LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_KEY = "lang"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-PARAM_HELP_FILE = "params"  # locales/ko/params.yaml: Korean help of declared parameters (see module docstring)
+PARAM_HELP_FILE = "params"  # locales/ko/params*.yaml: Korean help of declared parameters (see module docstring)
 
 
 class MissingText(KeyError):
