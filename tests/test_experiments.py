@@ -17,7 +17,8 @@ from core.experiments.compare import paired_bootstrap, verdict
 from core.experiments.queue import create_experiment, experiments_root, read_queue
 from core.experiments.spec import make_spec
 from core.labels import NUM_CLASSES
-from tests.test_train_support import PYTHON, REPO, TINY_SETTINGS, flip_pipeline_file, subprocess_env, tiny_config
+from tests.test_train_support import (PYTHON, REPO, TINY_SETTINGS, flip_pipeline_file, generated_demo,
+                                     subprocess_env, tiny_config)
 
 
 # ----- the paired comparison on constructed predictions -----------------------------------------------
@@ -91,11 +92,7 @@ def test_bad_folds_and_seeds_are_named():
 # ----- an A/B experiment end to end through the CLI -----------------------------------------------------
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from core.data.demo import generate_demo_dataset
-
-    out = tmp_path_factory.mktemp("expdata") / "data"
-    generate_demo_dataset(out, people=24, eval_people=3, seed=5)
-    return out
+    return generated_demo(tmp_path_factory, people=24, eval_people=3, seed=5)
 
 
 @pytest.fixture(scope="module")

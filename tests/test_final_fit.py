@@ -19,18 +19,14 @@ from core.train import runs
 from core.train.checkpoints import load_checkpoint
 from core.train.run_data import scan_run_images, split_run_images
 from core.train.trainer import train_run
-from tests.test_train_support import PYTHON, REPO, TINY_SETTINGS, subprocess_env, tiny_config
+from tests.test_train_support import PYTHON, REPO, TINY_SETTINGS, generated_demo, subprocess_env, tiny_config
 
 EPOCHS = 2
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from core.data.demo import generate_demo_dataset
-
-    out = tmp_path_factory.mktemp("finaldata") / "data"
-    generate_demo_dataset(out, people=12, eval_people=3, seed=3)
-    return out
+    return generated_demo(tmp_path_factory, people=12, eval_people=3, seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,18 @@ def flip_pipeline_file(path, image_size=(96, 72)) -> str:
 DEMO40_EVAL_PEOPLE = 24
 
 
+def generated_demo(tmp_path_factory, people: int, eval_people: int, seed: int) -> Path:
+    """A demo dataset of its own for a test module (real JPEGs; generated once per pytest process)."""
+    key = ("demo", people, eval_people, seed)
+    if key not in _cache:
+        from core.data.demo import generate_demo_dataset
+
+        out = tmp_path_factory.mktemp(f"demo{people}") / "data"
+        generate_demo_dataset(out, people=people, eval_people=eval_people, seed=seed)
+        _cache[key] = out
+    return _cache[key]
+
+
 def demo40_dir(tmp_path_factory) -> Path:
     if "demo40" not in _cache:
         from core.data.demo import generate_demo_dataset
