@@ -20,6 +20,7 @@ ENGLISH_WORDS = re.compile(r"[A-Za-z][a-z']+(?:[ \-][A-Za-z][a-z']+){2,}")
 VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
          "pages/0_Home.py",
          "pages/1_Data.py", "core/data/charts.py", "core/data/headers.py", "core/faces/panel.py", "core/faces/view.py",
+         "pages/2_Augmentation.py", "core/augment/editor.py", "core/augment/order.py", "core/augment/charts.py",
          ]
 
 

@@ -16,6 +16,7 @@ from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_
 from core.augment.applied import describe_applied
 from core.data.images import read_image
 from core.errors import ConfigError
+from core.i18n import t
 
 PICK_MODES = ("random", "class", "person")
 
@@ -165,11 +166,9 @@ class ModelInput:
     def warnings(self) -> list[str]:
         notes = []
         if self.dtype == "uint8":
-            notes.append("Pixels reach the model as 0..255 integers: add Normalize (pretrained models expect "
-                         "mean/std-scaled floats).")
+            notes.append(t("augmentation.uint8_note"))
         if self.layout == "HWC array":
-            notes.append("The output is an HxWxC array; the training loader must transpose it to CxHxW "
-                         "(or end the pipeline with ToTensorV2).")
+            notes.append(t("augmentation.hwc_note"))
         return notes
 
 
@@ -203,12 +202,10 @@ def received_by_model(outputs: list) -> tuple[ModelInput, list[str]]:
     notes = list(dict.fromkeys(note for m in inputs for note in m.warnings()))
     shapes = sorted({m.shape for m in inputs})
     if len(shapes) > 1:
-        notes.append(f"The draws differ in shape ({', '.join(map(str, shapes))}): a batch cannot stack them. "
-                     "End the pipeline with a Resize (or a crop of fixed size).")
+        notes.append(t("augmentation.shapes_differ", shapes=", ".join(map(str, shapes))))
     dtypes = sorted({m.dtype for m in inputs})
     if len(dtypes) > 1:
-        notes.append(f"The draws differ in dtype ({', '.join(dtypes)}): a step runs on some draws only "
-                     "(p < 1) and changes the type; give it p = 1.")
+        notes.append(t("augmentation.dtypes_differ", dtypes=", ".join(dtypes)))
     return combined, notes
 
 
