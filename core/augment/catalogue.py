@@ -358,7 +358,7 @@ def catalogue() -> dict[str, Entry]:
 def get_entry(name: str) -> Entry:
     entries = catalogue()
     if name not in entries:
-        raise ConfigError(f"unknown transform {name!r} (the catalogue has: {', '.join(entries)})")
+        raise ConfigError.of("errors_augment.unknown_transform", name=name, known=", ".join(entries))
     return entries[name]
 
 

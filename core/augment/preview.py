@@ -32,7 +32,7 @@ def pick_images(images: pd.DataFrame, mode: str = "random", value=None, count: i
     elif mode == "random":
         chosen = images
     else:
-        raise ConfigError(f"pick: {mode!r} is not one of {', '.join(PICK_MODES)}")
+        raise ConfigError.of("errors_augment.pick", mode=mode, modes=", ".join(PICK_MODES))
     if chosen.empty:
         return chosen
     return chosen.sample(n=min(count, len(chosen)), random_state=seed).sort_values("path")
@@ -54,12 +54,14 @@ def decode_uploads(files) -> list[np.ndarray]:
     from core.errors import DataError
 
     if len(files) > MAX_UPLOADS:
-        raise DataError(f"{len(files)} photos uploaded: the preview shows at most {MAX_UPLOADS}; remove some")
+        raise DataError.of("errors_augment.too_many_uploads", count=len(files), max=MAX_UPLOADS)
     images = []
     for name, data in files:
         try:
             images.append(read_image(io.BytesIO(data)))
         except DataError as error:  # its text names the buffer, not the file the user chose
+            if error.key:  # the same words (errors_data.image_*) naming the user's file
+                raise DataError.of(error.key, **{**error.values, "path": name}) from None
             reason = str(error).split(": ", 1)[-1]
             raise DataError(f"{name}: {reason}") from None
     return images
@@ -229,7 +231,7 @@ def sample_images(data_dir, count: int, seed: int = 0, progress=None) -> tuple[l
         if progress is not None:
             progress(done, len(rows))
     if not images:
-        raise DataError(f"{data_dir}: no readable train images to run the pipeline on")
+        raise DataError.of("errors_augment.no_images", data_dir=data_dir)
     return images, paths
 
 
@@ -246,5 +248,5 @@ def torchvision_draws(pipeline: Pipeline, image: np.ndarray, draws: int) -> tupl
         try:
             outputs = [compose(tensor) for _ in range(draws)]
         except Exception as error:  # e.g. v2.JPEG after Normalize: torchvision wants uint8 there
-            raise ConfigError(f"torchvision side: {str(error).splitlines()[0]}") from None
+            raise ConfigError.of("errors_augment.torchvision_side", error=str(error).splitlines()[0]) from None
     return outputs, skipped

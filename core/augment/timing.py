@@ -66,16 +66,15 @@ def _run_step(step, transform, image):
     try:
         return _run(transform, image)
     except Exception as error:
-        raise ConfigError(f"{step_label(step)}: cannot be applied to a {size_of(image)} image "
-                          f"({str(error).splitlines()[0]})") from None
+        raise ConfigError.of("errors_augment.step_fails", step=step_label(step), size=size_of(image),
+                             error=str(error).splitlines()[0]) from None
 
 
 def _run_pipeline(compose, image):
     try:
         return _run(compose, image)
     except Exception as error:
-        raise ConfigError(f"the pipeline cannot be applied to a {size_of(image)} image "
-                          f"({str(error).splitlines()[0]})") from None
+        raise ConfigError.of("errors_augment.pipeline_fails", size=size_of(image), error=str(error).splitlines()[0]) from None
 
 
 def time_steps(pipeline: Pipeline, images: list[np.ndarray], repeats: int = 3) -> list[StepTiming]:

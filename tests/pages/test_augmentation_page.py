@@ -372,3 +372,15 @@ def test_the_english_augmentation_page_stays_english(page):
     assert page.title[0].value == "Augmentation lab"
     assert page.number_input(key="aug_seed_0").label == "Seed"
     assert page.number_input(key=f"aug_{uid_of(page, 0)}_height").help == "Output height in pixels"
+
+
+def test_a_bad_pipeline_file_is_refused_in_korean(demo_data_dir):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    at.file_uploader(key="aug_import").set_value(("bad.yaml", b"transform: [1, 2", "application/x-yaml")).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("bad.yaml: JSON도 YAML도 아닙니다") and "위의 파이프라인은 바뀌지 않았습니다." in message
+    assert step_titles(at) == ["1. Resize", "2. Normalize"]
