@@ -384,3 +384,24 @@ def test_a_bad_pipeline_file_is_refused_in_korean(demo_data_dir):
     message = at.error[0].value
     assert message.startswith("bad.yaml: JSON도 YAML도 아닙니다") and "위의 파이프라인은 바뀌지 않았습니다." in message
     assert step_titles(at) == ["1. Resize", "2. Normalize"]
+
+
+@pytest.mark.parametrize("preset", ["baseline", "competition", "face_crop"])
+def test_every_parameter_of_a_shipped_preset_has_korean_help(demo_data_dir, preset):
+    """ko/params_augment.yaml and augment_catalogue.yaml cover every widget the shipped presets draw."""
+    import re
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    at.selectbox(key="aug_preset_name").select(preset)
+    at.button(key="aug_load_preset").click().run()
+    assert not at.exception
+    uids = {step.uid for step in at.session_state["aug_pipeline"].steps}
+    widgets = [w for kind in ("number_input", "slider", "selectbox", "checkbox", "text_input")
+               for w in getattr(at, kind) if re.fullmatch(r"aug_(\d+)_(?!enabled$).+", w.key or "")
+               and int(w.key.split("_")[1]) in uids]
+    assert len(widgets) > 2 * len(uids)
+    english = [w.key for w in widgets if not re.search(r"[\uac00-\ud7a3]", w.help or "")]
+    assert not english, f"widgets without Korean help: {english}"
