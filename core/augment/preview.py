@@ -88,13 +88,13 @@ def augment_draws(pipeline: Pipeline, images: list[np.ndarray], draws: int, face
         try:
             results = [compose(**data) for _ in range(draws)]
         except Exception as error:  # a step that cannot handle this image (crop larger than it...)
-            raise ConfigError(failing_step(pipeline, image, error)) from None
+            raise failing_step(pipeline, image, error) from None
         rows.append([(result["image"], describe_applied(result.get("applied_transforms", ()))) for result in results])
     return rows
 
 
-def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> str:
-    """Name the step that fails on `image` by running the steps one by one, each applied (p=1)."""
+def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> ConfigError:
+    """The error naming the step that fails on `image`, found by running the steps one by one, each applied (p=1)."""
     for number, step in enumerate(pipeline.steps, start=1):
         if not step.enabled:
             continue
@@ -106,9 +106,9 @@ def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> str
             try:
                 output = make_transform(always_applied(child), where)(image=image)["image"]
             except Exception as child_error:
-                return f"{where}: cannot be applied to a {_size(image)} image ({child_error})"
+                return ConfigError.of("errors_augment.step_fails", step=where, size=_size(image), error=child_error)
         image = output
-    return f"the pipeline cannot be applied: {error}"
+    return ConfigError.of("errors_augment.pipeline_error", error=error)
 
 
 def _size(image) -> str:

@@ -157,7 +157,7 @@ def compare_step(step: Step, images: list[np.ndarray], repeats: int = 3) -> dict
     try:
         tv_ms = median_ms(tv_transform, to_tensors(images), repeats)
     except Exception as error:  # e.g. v2.JPEG on the float images a Normalize before it produced
-        tv_ms, note = float("nan"), f"torchvision fails on this input: {str(error).splitlines()[0]}"
+        tv_ms, note = float("nan"), t("augmentation.torchvision_fails", error=str(error).splitlines()[0])
     return {"step": step.name, "albumentations_ms": alb_ms, "torchvision_ms": tv_ms,
             "alb_over_tv": alb_ms / tv_ms if tv_ms else float("nan"), "torchvision": note}
 
