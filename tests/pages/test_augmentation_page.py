@@ -405,3 +405,17 @@ def test_every_parameter_of_a_shipped_preset_has_korean_help(demo_data_dir, pres
     assert len(widgets) > 2 * len(uids)
     english = [w.key for w in widgets if not re.search(r"[\uac00-\ud7a3]", w.help or "")]
     assert not english, f"widgets without Korean help: {english}"
+
+
+def test_a_library_transform_says_what_it_does_in_korean(demo_data_dir):
+    from core.i18n import text
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    add_step(at, "Sharpen")
+    assert any("커널 방식이나 가우시안 방식으로 이미지를 선명하게 합니다." in m.value for m in at.markdown)
+    sharpen = uid_of(at, 1)
+    assert at.slider(key=f"aug_{sharpen}_alpha").help == "선명하게 하는 효과가 보이는 정도의 범위"
+    assert at.selectbox(key="aug_add_name").label == text("ko", "augmentation.transform")
