@@ -197,10 +197,10 @@ with stats_tab:
         st.image([str(scan.data_dir / path) for path in extremes], width=140,
                  caption=[t("data.darkest", path=extremes[0]), t("data.brightest", path=extremes[1])])
         with st.expander(t("data.per_image")):
-            st.dataframe(stats.per_image, hide_index=True, key="data_stats_per_image")
+            st.dataframe(localized_headers(stats.per_image), hide_index=True, key="data_stats_per_image")
     if stats.failed:
         st.warning(t("data.not_decoded", count=len(stats.failed)))
-        st.dataframe(stats.failed, key="data_stats_failed")
+        st.dataframe(localized_headers(pd.DataFrame(stats.failed)), key="data_stats_failed")
 
 
 def attribute_choice(column, attribute: str, key: str):
