@@ -55,11 +55,11 @@ def check_age_edges(edges, name: str = "age_edges") -> tuple[int, int]:
     try:
         low, high = (int(e) for e in edges)
     except (TypeError, ValueError):
-        raise DataError(f"{name}: expected two whole numbers like "
-                        f"{DEFAULT_AGE_EDGES[0]},{DEFAULT_AGE_EDGES[1]}, got {edges!r}") from None
+        raise DataError.of("errors_data.age_edges_not_numbers", name=name, young=DEFAULT_AGE_EDGES[0],
+                           old=DEFAULT_AGE_EDGES[1], edges=edges) from None
     if not MIN_AGE_EDGE <= low < high <= MAX_AGE_EDGE:
-        raise DataError(f"{name}: need {MIN_AGE_EDGE - 1} < young edge < old edge <= {MAX_AGE_EDGE}, "
-                        f"got {low},{high}")
+        raise DataError.of("errors_data.age_edges_order", name=name, below=MIN_AGE_EDGE - 1, max=MAX_AGE_EDGE,
+                           low=low, high=high)
     return low, high
 
 
@@ -105,7 +105,7 @@ def gender_label(gender: str) -> int:
     try:
         return GENDER_NAMES.index(gender.lower())
     except ValueError:
-        raise DataError(f"gender must be 'male' or 'female', got {gender!r}") from None
+        raise DataError.of("errors_data.gender_value", gender=gender) from None
 
 
 def mask_label(stem: str) -> int:
@@ -113,14 +113,13 @@ def mask_label(stem: str) -> int:
     try:
         return MASK_BY_STEM[stem.lower()]
     except KeyError:
-        raise DataError(f"image name {stem!r} is not one of {', '.join(IMAGE_STEMS)}") from None
+        raise DataError.of("errors_data.image_name", stem=stem, names=", ".join(IMAGE_STEMS)) from None
 
 
 def parse_profile_folder(name: str) -> Profile:
     """Parse '<id>_<gender>_<race>_<age>'; a name that does not match raises DataError naming it."""
     match = _FOLDER_PATTERN.match(name)
     if not match:
-        raise DataError(f"train/images/{name}: folder name must be <id>_<gender>_<race>_<age>, "
-                        "e.g. 000001_female_Asian_45")
+        raise DataError.of("errors_data.folder_name", name=name)
     return Profile(id=match["id"], gender=match["gender"].lower(), race=match["race"],
                    age=int(match["age"]), folder=name)

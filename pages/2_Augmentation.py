@@ -14,42 +14,35 @@ from core.augment.serialize import (FORMATS, export_dir, export_path, parse_pipe
 from core.augment.timing import compare_backends, order_experiment, size_of, time_pipeline, time_steps
 from core.errors import MaskLabError
 from core.faces.view import preview_face_boxes
+from core.i18n import t
 from core.labels import class_name
 from core.ui import scan_or_stop, show_error
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 THUMB_WIDTH = 150
-LECTURE_NOTES = """
-**Why augment (lecture 3).** A model that only ever sees the training photos learns them, not faces
-(high variance, overfitting). Augmentation shows it the variety the test photos will have — other
-lighting, a tilted head, a blurry phone camera, a hand in front of the face — so it generalises.
-Keep only changes that do not change the label: a flipped face wears the same mask; a crop that cuts
-the mask away does not.
 
-**torchvision.transforms vs Albumentations.** Both compose transforms; the lecture calls
-Albumentations "faster and richer". The *Albumentations vs torchvision* tab measures that claim on
-your pipeline and your images.
 
-**Order changes speed (lecture 4).** A step costs roughly what its input has pixels: resizing a
-384x512 photo down to 192x256 first makes every later step ~4x cheaper, while enlarging first makes
-them dearer (the lecture's resize-up-then-rotate example). The *Order experiment* tab times both orders.
-"""
+def names_of(values, name) -> callable:
+    """A widget's format_func: the names looked up now, in this run's language. (AppTest calls a format_func
+    between runs, outside the session, where t() would answer in English.)"""
+    return {value: name(value) for value in values}.__getitem__
 
-st.set_page_config(page_title="Augmentation · Mask Lab", page_icon="😷", layout="wide")
-st.title("Augmentation lab")
-st.caption("Build the augmentation pipeline, see it on real images, time it, export it for the trainer.")
-with st.expander("Why augment, and why the order matters (lectures 3 and 4)"):
-    st.markdown(LECTURE_NOTES)
+
+st.set_page_config(page_title=t("augmentation.page_title"), page_icon="😷", layout="wide")
+st.title(t("augmentation.title"))
+st.caption(t("augmentation.caption"))
+with st.expander(t("augmentation.lecture_expander")):
+    st.markdown(t("augmentation.lecture_notes"))
 
 scan = scan_or_stop()
 data_dir, age_edges = scan.data_dir, scan.age_edges
 if scan.images.empty:
-    st.warning(f"{data_dir}: no usable train images to preview.")
+    st.warning(t("augmentation.no_train_images", data_dir=data_dir))
     st.stop()
 
 
-@st.cache_resource(show_spinner="Decoding preview images...", max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)  # the spinner is drawn by the caller, in its language
 def decoded_images(data_dir: str, paths: tuple):
     """Decoded once per image set; read-only so that no transform can alter the cached pixels."""
     images = load_images(data_dir, paths)
@@ -58,7 +51,7 @@ def decoded_images(data_dir: str, paths: tuple):
     return images
 
 
-@st.cache_resource(show_spinner="Decoding your photos...", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def decoded_uploads(files: tuple):
     """Decoded in memory once per set of uploads; read-only like the dataset's."""
     images = decode_uploads(files)
@@ -68,37 +61,41 @@ def decoded_uploads(files: tuple):
 
 
 with st.sidebar:
-    st.header("Preview images")
-    mode = st.radio("Pick", PICK_MODES, key="aug_pick_mode", horizontal=True)
+    st.header(t("augmentation.preview_images"))
+    mode = st.radio(t("augmentation.pick"), PICK_MODES, key="aug_pick_mode", horizontal=True,
+                    format_func=names_of(PICK_MODES, lambda mode: t(f"augmentation.pick_modes.{mode}")))
     value = None
     if mode == "class":
         counts = scan.images["label"].value_counts()
-        value = st.selectbox("Class", sorted(counts.index), key="aug_pick_class",
-                             format_func=lambda c: f"{c}: {class_name(c, age_edges)} ({counts[c]} images)")
+        value = st.selectbox(t("augmentation.class"), sorted(counts.index), key="aug_pick_class",
+                             format_func=names_of(counts.index, lambda c: t(
+                                 "augmentation.class_option", label=c, name=class_name(c, age_edges), count=counts[c])))
     elif mode == "person":
-        value = st.selectbox("Person", sorted(scan.images["person"].unique()), key="aug_pick_person")
-    count = st.slider("Images", 1, 8, 4, key="aug_count")
-    draws = st.slider("Draws per image", 1, 8, 4, key="aug_draws")
-    pick_seed = st.number_input("Pick seed", min_value=0, value=0, step=1, key="aug_pick_seed",
-                                help="Which images are picked (the pipeline's own seed decides the draws)")
-    uploads = st.file_uploader("Or preview on your own photos", type=["jpg", "jpeg", "png"],
+        value = st.selectbox(t("augmentation.person"), sorted(scan.images["person"].unique()), key="aug_pick_person")
+    count = st.slider(t("augmentation.images"), 1, 8, 4, key="aug_count")
+    draws = st.slider(t("augmentation.draws"), 1, 8, 4, key="aug_draws")
+    pick_seed = st.number_input(t("augmentation.pick_seed"), min_value=0, value=0, step=1, key="aug_pick_seed",
+                                help=t("augmentation.pick_seed_help"))
+    uploads = st.file_uploader(t("augmentation.uploads"), type=["jpg", "jpeg", "png"],
                                accept_multiple_files=True, key="aug_uploads",
-                               help=f"Up to {MAX_UPLOADS} photos, kept in this browser session only (never "
-                                    "saved); they replace the dataset images above while uploaded")
+                               help=t("augmentation.uploads_help", max=MAX_UPLOADS))
 
 picked = pick_images(scan.images, mode, value, count, int(pick_seed))
 own_photos = None
 if uploads:
     try:
-        own_photos = decoded_uploads(tuple((file.name, file.getvalue()) for file in uploads))
+        with st.spinner(t("augmentation.decoding_uploads")):
+            own_photos = decoded_uploads(tuple((file.name, file.getvalue()) for file in uploads))
     except MaskLabError as error:
-        show_error(error, "The dataset images are shown instead.")
+        show_error(error, t("augmentation.dataset_instead"))
 if own_photos is not None:
     images = own_photos
-    first_captions = [f"{file.name} · your photo · {size_of(image)}" for file, image in zip(uploads, images)]
+    first_captions = [t("augmentation.your_photo", name=file.name, size=size_of(image))
+                      for file, image in zip(uploads, images)]
     preview_paths = None  # no face boxes for a photo outside the dataset: FaceCrop uses its fallback
 else:
-    images = decoded_images(str(data_dir), tuple(picked["path"]))
+    with st.spinner(t("augmentation.decoding")):
+        images = decoded_images(str(data_dir), tuple(picked["path"]))
     first_captions = [f"{row.id} {row.path.rsplit('/', 1)[-1]} · {class_name(row.label, age_edges)} · "
                       f"{size_of(image)}" for row, image in zip(picked.itertuples(), images)]
     preview_paths = list(picked["path"])
@@ -107,16 +104,16 @@ show_flash()
 
 editor_column, preview_column = st.columns(2, gap="medium")
 with editor_column:
-    st.subheader("Pipeline")
+    st.subheader(t("augmentation.pipeline"))
     problems = pipeline_editor(pipeline)
 ready = not problems
 
 grid = None
 with preview_column:
-    st.subheader("Preview")
-    st.caption(f"{describe_steps(pipeline)} · seed {pipeline.seed}: the same seed shows the same draws.")
+    st.subheader(t("augmentation.preview"))
+    st.caption(t("augmentation.preview_caption", steps=describe_steps(pipeline), seed=pipeline.seed))
     if not ready:
-        st.warning("Fix the problems marked in the pipeline to see the preview.")
+        st.warning(t("augmentation.fix_to_preview"))
     else:
         try:
             face_boxes, face_note = (preview_face_boxes(data_dir, preview_paths, pipeline)
@@ -131,43 +128,40 @@ with preview_column:
     if grid:
         for first_caption, image, outputs, drawn_row in zip(first_captions, images, grid, drawn):
             captions = [first_caption]
-            captions += [f"draw {j} · {size_of(output)}" + (f" · {applied}" if applied else "")
+            captions += [t("augmentation.draw_caption", number=j, size=size_of(output)) + (f" · {applied}" if applied else "")
                          for j, (output, applied) in enumerate(drawn_row, start=1)]
             st.image([image] + [to_display(output, normalize) for output in outputs], caption=captions,
                      width=THUMB_WIDTH)
 
-        st.subheader("What the model receives")
+        st.subheader(t("augmentation.receives"))
         received, notes = received_by_model([output for outputs in grid for output in outputs])
-        st.caption(f"Over all {sum(map(len, grid))} draws shown.")
+        st.caption(t("augmentation.over_draws", count=sum(map(len, grid))))
         left, right = st.columns([3, 2])
         with left:
-            st.markdown(
-                f"- shape **{received.shape}** (C, H, W; the pipeline outputs a {received.layout}), "
-                f"dtype **{received.dtype}**\n"
-                f"- values **{received.minimum:.3g} .. {received.maximum:.3g}**\n"
-                f"- channel means **{received.channel_mean}**, stds **{received.channel_std}**")
+            st.markdown(t("augmentation.received", shape=received.shape, dtype=received.dtype,
+                          layout=t(f"augmentation.layouts.{received.layout}"), low=received.minimum,
+                          high=received.maximum, means=received.channel_mean, stds=received.channel_std))
             for note in notes:
                 st.info(note)
         with right:
             st.image([to_display(grid[0][0], normalize), to_display(grid[0][0])], width=THUMB_WIDTH,
-                     caption=["de-normalised for display", "raw values stretched to 0..255"])
+                     caption=[t("augmentation.denormalised"), t("augmentation.stretched")])
 
 st.divider()
 timing_tab, torchvision_tab, order_tab, files_tab = st.tabs(
-    ["Timing", "Albumentations vs torchvision", "Order experiment", "Export / import"])
+    [t(f"augmentation.tabs.{tab}") for tab in ("timing", "torchvision", "order", "files")])
 signature = pipeline_to_text(pipeline, "json") if ready else None
 runs = bool(grid)  # valid, and it runs on these images: what the timings need
 
 
 def stale_note(key: str) -> None:
     if st.session_state[key][0] != signature:
-        st.caption("The pipeline changed since this was measured: measure again.")
+        st.caption(t("augmentation.stale"))
 
 
 with timing_tab:
-    st.caption(f"On the {len(images)} preview images, one thread (as in a DataLoader worker). Per step: median "
-               "ms/image with the step always applied; whole pipeline: as configured, probabilities included.")
-    if st.button("Measure timing", key="aug_time", disabled=not runs):
+    st.caption(t("augmentation.timing_caption", count=len(images)))
+    if st.button(t("augmentation.measure"), key="aug_time", disabled=not runs):
         try:
             st.session_state["aug_timing"] = (signature, time_steps(pipeline, images), time_pipeline(pipeline, images))
         except MaskLabError as error:
@@ -176,25 +170,25 @@ with timing_tab:
         _, step_times, whole = st.session_state["aug_timing"]
         stale_note("aug_timing")
         first, second = st.columns(2)
-        first.metric("Whole pipeline", f"{whole.images_per_s:,.0f} images/s")
-        second.metric("Per image", f"{whole.ms_per_image:.3f} ms")
+        first.metric(t("augmentation.whole"), t("augmentation.whole_value", rate=whole.images_per_s))
+        second.metric(t("augmentation.per_image"), f"{whole.ms_per_image:.3f} ms")
         st.altair_chart(charts.step_timing_chart(step_times), width="stretch")
         st.dataframe(charts.step_timing_table(step_times).drop(columns="order"), hide_index=True)
 
 with torchvision_tab:
-    st.caption("The nearest torchvision.transforms.v2 pipeline, built from the same arguments, on uint8 tensors.")
+    st.caption(t("augmentation.torchvision_caption"))
     if ready and grid:
         try:
             tv_outputs, skipped = torchvision_draws(pipeline, images[0], draws)
             st.image([to_display(output, normalize) for output in grid[0]], width=THUMB_WIDTH,
-                     caption=[f"Albumentations draw {j}" for j in range(1, len(grid[0]) + 1)])
+                     caption=[t("augmentation.albumentations_draw", number=j) for j in range(1, len(grid[0]) + 1)])
             st.image([to_display(output, normalize) for output in tv_outputs], width=THUMB_WIDTH,
-                     caption=[f"torchvision draw {j}" for j in range(1, len(tv_outputs) + 1)])
+                     caption=[t("augmentation.torchvision_draw", number=j) for j in range(1, len(tv_outputs) + 1)])
             if skipped:
-                st.info("No torchvision equivalent, left out on that side: " + ", ".join(skipped))
+                st.info(t("augmentation.no_equivalent", steps=", ".join(skipped)))
         except MaskLabError as error:
             show_error(error)
-    if st.button("Compare speed", key="aug_compare", disabled=not runs):
+    if st.button(t("augmentation.compare"), key="aug_compare", disabled=not runs):
         try:
             st.session_state["aug_compare_rows"] = (signature, compare_backends(pipeline, images))
         except MaskLabError as error:
@@ -205,16 +199,15 @@ with torchvision_tab:
         if rows:
             st.altair_chart(charts.backend_chart(rows), width="stretch")
             st.dataframe(charts.backend_table(rows), hide_index=True)
-            st.caption("alb_over_tv < 1: Albumentations is faster. Equivalents do the same job with the same "
-                       "ranges; they are not pixel-identical.")
+            st.caption(t("augmentation.compare_caption"))
         else:
-            st.info("No step of this pipeline has a torchvision equivalent.")
+            st.info(t("augmentation.no_step_equivalent"))
 
 with order_tab:
-    st.caption("Lecture 4: the order of transforms changes the speed. Pick two steps; both orders are timed "
-               "with both steps always applied.")
+    st.caption(t("augmentation.order_caption"))
     candidates = [(f"{i}. {s.name}", s) for i, s in enumerate(pipeline.steps, start=1) if isinstance(s, Step)]
-    candidates += [("example: Resize 256x192", new_step("Resize")), ("example: Rotate ±30°", new_step("Rotate"))]
+    candidates += [(t("augmentation.example_resize"), new_step("Resize")),
+                   (t("augmentation.example_rotate"), new_step("Rotate"))]
     labels = [label for label, _ in candidates]
     if st.session_state.get("aug_order_labels") != labels:  # steps changed: start again from the defaults
         st.session_state["aug_order_labels"] = labels
@@ -223,9 +216,9 @@ with order_tab:
     resize_like = next(i for i, (_, s) in enumerate(candidates) if s.name in ("Resize", "RandomResizedCrop", "CenterCrop", "Crop"))
     rotate_like = next(i for i, (_, s) in enumerate(candidates) if s.name in ("Rotate", "Affine", "ShiftScaleRotate"))
     first_column, second_column = st.columns(2)
-    first = first_column.selectbox("First step", labels, index=resize_like, key="aug_order_first")
-    second = second_column.selectbox("Second step", labels, index=rotate_like, key="aug_order_second")
-    if st.button("Run the order experiment", key="aug_order", disabled=not runs or first == second):
+    first = first_column.selectbox(t("augmentation.first_step"), labels, index=resize_like, key="aug_order_first")
+    second = second_column.selectbox(t("augmentation.second_step"), labels, index=rotate_like, key="aug_order_second")
+    if st.button(t("augmentation.run_order"), key="aug_order", disabled=not runs or first == second):
         try:
             st.session_state["aug_order_result"] = (signature, order_experiment(
                 dict(candidates)[first], dict(candidates)[second], images))
@@ -237,29 +230,28 @@ with order_tab:
         (st.success if len(result.working) == 2 else st.warning)(result.verdict())
 
 with files_tab:
-    fmt = st.radio("Format", FORMATS, key="aug_format", horizontal=True,
-                   help="Both are Albumentations' own format: A.load(path, data_format=...) reads them")
-    name = st.text_input("File name", value="pipeline", key="aug_export_name")
+    fmt = st.radio(t("augmentation.format"), FORMATS, key="aug_format", horizontal=True,
+                   help=t("augmentation.format_help"))
+    name = st.text_input(t("augmentation.file_name"), value="pipeline", key="aug_export_name")
     if not ready:
-        st.warning("Fix the problems marked in the pipeline to export it.")
+        st.warning(t("augmentation.fix_to_export"))
     else:
         try:
             text = pipeline_to_text(pipeline, fmt)
             target = export_path(name, fmt)
             download, save = st.columns(2)
-            download.download_button("Download", text, file_name=target.name, key="aug_download",
+            download.download_button(t("augmentation.download"), text, file_name=target.name, key="aug_download",
                                      mime="application/json" if fmt == "json" else "application/x-yaml")
-            if save.button(f"Save to {export_dir()}", key="aug_save"):
-                st.success(f"Saved {save_pipeline(pipeline, target)}. The trainer loads it with "
-                           f"core.augment.load_pipeline('{target}').")
-            st.caption("Disabled steps are left out of the file. Python that builds the same pipeline:")
+            if save.button(t("augmentation.save", folder=export_dir()), key="aug_save"):
+                st.success(t("augmentation.saved", path=save_pipeline(pipeline, target), target=target))
+            st.caption(t("augmentation.snippet_caption"))
             st.code(python_snippet(pipeline), language="python")
-            with st.expander("File contents"):
+            with st.expander(t("augmentation.file_contents")):
                 st.code(text, language=fmt)
         except MaskLabError as error:
             show_error(error)
 
-    uploaded = st.file_uploader("Import a pipeline file (A.save JSON or YAML)", type=["yaml", "yml", "json"],
+    uploaded = st.file_uploader(t("augmentation.import"), type=["yaml", "yml", "json"],
                                 key="aug_import")
     if uploaded is not None:
         content = uploaded.getvalue()
@@ -268,7 +260,7 @@ with files_tab:
             try:
                 imported = parse_pipeline(content.decode("utf-8", errors="replace"), source=uploaded.name)
             except MaskLabError as error:
-                show_error(error, "The pipeline above is unchanged.")
+                show_error(error, t("augmentation.unchanged"))
             else:
                 st.session_state["aug_imported"] = fingerprint
-                replace_pipeline(imported, f"Imported {len(imported.steps)} steps from {uploaded.name}.")
+                replace_pipeline(imported, t("augmentation.imported", count=len(imported.steps), name=uploaded.name))

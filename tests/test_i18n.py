@@ -17,7 +17,21 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 ENGLISH_WORDS = re.compile(r"[A-Za-z][a-z']+(?:[ \-][A-Za-z][a-z']+){2,}")
 
 # The files that draw the lab's text. Each one's strings come from locales/ (see test_views_hold_no_english).
-VIEWS = ["app.py", "core/ui.py", "core/widgets.py"]
+VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
+         "pages/0_Home.py",
+         "pages/1_Data.py",
+         "pages/2_Augmentation.py",
+         "core/data/charts.py",
+         "core/data/headers.py",
+         "core/faces/panel.py",
+         "core/faces/view.py",
+         "core/augment/editor.py",
+         "core/augment/order.py",
+         "core/augment/charts.py",
+         "core/augment/preview.py",
+         "core/augment/applied.py",
+         "core/augment/timing.py",
+         ]
 
 
 def catalogue_files(language: str) -> dict[str, Path]:

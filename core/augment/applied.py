@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from core.i18n import t
+
 # Do the same thing to every image: naming them on every draw says nothing.
 SAME_EVERY_TIME = {"Resize", "Normalize", "ToTensorV2", "CenterCrop", "Crop", "FaceCrop", "PadIfNeeded",
                    "LongestMaxSize", "SmallestMaxSize", "ToFloat", "FromFloat"}
@@ -46,9 +48,9 @@ def _bit(key: str, value, params: dict) -> str | None:
         matrix = np.asarray(value)  # Rotate, ShiftScaleRotate: the angle lives in the matrix only
         return f"{math.degrees(math.atan2(matrix[0, 1], matrix[0, 0])):.1f}°"
     if key == "kernel":
-        return f"kernel {value}" if isinstance(value, numbers.Integral) else f"kernel {len(value)}"
+        return t("augmentation.kernel", size=value if isinstance(value, numbers.Integral) else len(value))
     if key == "holes":
-        return f"{len(value)} hole{'s' * (len(value) != 1)}"
+        return t("augmentation.holes" if len(value) != 1 else "augmentation.hole", count=len(value))
     if isinstance(value, dict):
         return f"{key} " + " ".join(f"{k}{_number(v)}" for k, v in value.items())
     if isinstance(value, (bool, str, numbers.Number)):

@@ -23,7 +23,15 @@ from core.augment.face_crop import FaceCrop
 from core.augment.library_errors import ACROSS, StepError, library_call
 from core.augment.schema import docstring_args, library_defaults, param_from_field, simplify_value
 from core.errors import ConfigError
+from core.i18n import DEFAULT_LANGUAGE, has_text, localized_error, t, text
 from core.params import Param
+
+
+def _english(key: str) -> str:
+    """Our own text of the catalogue in English (locales/en/augment_catalogue.yaml): what a Param and an Entry
+    hold, the same in every session; a page shows the session's language through `purpose` and `hint_help`."""
+    return text(DEFAULT_LANGUAGE, f"augment_catalogue.{key}")
+
 
 GROUPS = ("geometric", "photometric", "noise, blur & quality", "occlusion", "normalize", "output")
 
@@ -34,9 +42,9 @@ CHOICE_LABELS = {
     "border_mode": {0: "constant (fill)", 1: "replicate edge", 2: "reflect", 3: "wrap", 4: "reflect 101"},
 }
 
-_P_HINT = {"step": 0.05, "help": "Probability that this step is applied to an image"}
-_INTERP = {"help": "How pixels are resampled"}
-_BORDER = {"help": "What fills the corners the transform uncovers"}
+_P_HINT = {"step": 0.05, "help": _english("help.p")}
+_INTERP = {"help": _english("help.interpolation")}
+_BORDER = {"help": _english("help.border_mode")}
 
 
 @dataclass(frozen=True)
@@ -63,97 +71,97 @@ def _affine_prepare(args: dict) -> dict:
 
 SPECS = (
     # geometric
-    Spec("HorizontalFlip", "geometric", "Mirror left-right; mask state, gender and age do not change.",
+    Spec("HorizontalFlip", "geometric", _english("purposes.HorizontalFlip"),
          torchvision=tv.horizontal_flip, torchvision_note="RandomHorizontalFlip"),
-    Spec("Affine", "geometric", "Scale, shift, rotate and shear in one warp (one resampling, cheaper than three).",
+    Spec("Affine", "geometric", _english("purposes.Affine"),
          ("scale", "translate_percent", "rotate", "shear", "interpolation", "border_mode", "keep_ratio"),
          start={"scale": (0.9, 1.1), "translate_percent": (-0.05, 0.05), "rotate": (-15.0, 15.0)},
          hints={"scale": {"slider_min": 0.5, "slider_max": 2.0, "step": 0.01,
-                          "help": "Zoom factor range; 1 = unchanged"},
+                          "help": _english("help.Affine.scale")},
                 "translate_percent": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01,
-                                      "help": "Shift range as a fraction of width/height (unset = no shift)"},
-                "rotate": {"slider_min": -180, "slider_max": 180, "step": 1.0, "help": "Rotation range in degrees"},
-                "shear": {"slider_min": -45, "slider_max": 45, "step": 1.0, "help": "Shear range in degrees"},
+                                      "help": _english("help.Affine.translate_percent")},
+                "rotate": {"slider_min": -180, "slider_max": 180, "step": 1.0, "help": _english("help.Affine.rotate")},
+                "shear": {"slider_min": -45, "slider_max": 45, "step": 1.0, "help": _english("help.Affine.shear")},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.affine, torchvision_note="RandomAffine (shift drawn symmetric, x-axis ranges)",
          prepare=_affine_prepare),
-    Spec("ShiftScaleRotate", "geometric", "The classic shift + scale + rotate (a special case of Affine).",
+    Spec("ShiftScaleRotate", "geometric", _english("purposes.ShiftScaleRotate"),
          ("shift_limit_x", "shift_limit_y", "scale_limit", "rotate_limit", "interpolation", "border_mode"),
          start={"rotate_limit": (-15, 15), "shift_limit": (-0.05, 0.05)},
          hints={"shift_limit_x": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01, "optional": False,
-                                  "help": "Horizontal shift range as a fraction of the width"},
+                                  "help": _english("help.ShiftScaleRotate.shift_limit_x")},
                 "shift_limit_y": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01, "optional": False,
-                                  "help": "Vertical shift range as a fraction of the height"},
-                "scale_limit": {"slider_min": -0.9, "slider_max": 1.0, "step": 0.01, "help": "Zoom range added to 1"},
+                                  "help": _english("help.ShiftScaleRotate.shift_limit_y")},
+                "scale_limit": {"slider_min": -0.9, "slider_max": 1.0, "step": 0.01, "help": _english("help.ShiftScaleRotate.scale_limit")},
                 "rotate_limit": {"slider_min": -180, "slider_max": 180, "step": 1.0,
-                                 "help": "Rotation range in degrees"},
+                                 "help": _english("help.ShiftScaleRotate.rotate_limit")},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.shift_scale_rotate, torchvision_note="RandomAffine"),
-    Spec("Rotate", "geometric", "Rotate by a random angle; a tilted head is still the same person.",
+    Spec("Rotate", "geometric", _english("purposes.Rotate"),
          ("limit", "interpolation", "border_mode", "crop_border"),
          start={"limit": (-30, 30)},
-         hints={"limit": {"slider_min": -180, "slider_max": 180, "step": 1.0, "help": "Angle range in degrees"},
+         hints={"limit": {"slider_min": -180, "slider_max": 180, "step": 1.0, "help": _english("help.Rotate.limit")},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.rotate, torchvision_note="RandomRotation"),
-    Spec("RandomResizedCrop", "geometric", "Crop a random part and resize it to the training size.",
+    Spec("RandomResizedCrop", "geometric", _english("purposes.RandomResizedCrop"),
          ("size", "scale", "ratio", "interpolation"),
          start={"size": (256, 192), "scale": (0.6, 1.0), "ratio": (0.6, 0.9)},
-         hints={"size": {"kind": "int_pair", "slider_max": 2048, "help": "Output (height, width) in pixels"},
+         hints={"size": {"kind": "int_pair", "slider_max": 2048, "help": _english("help.RandomResizedCrop.size")},
                 "scale": {"slider_min": 0.01, "slider_max": 1.0, "step": 0.01,
-                          "help": "Crop area as a fraction of the image"},
-                "ratio": {"slider_min": 0.2, "slider_max": 3.0, "step": 0.01, "help": "Crop width/height ratio range"},
+                          "help": _english("help.RandomResizedCrop.scale")},
+                "ratio": {"slider_min": 0.2, "slider_max": 3.0, "step": 0.01, "help": _english("help.RandomResizedCrop.ratio")},
                 "interpolation": _INTERP},
          torchvision=tv.random_resized_crop, torchvision_note="RandomResizedCrop"),
-    Spec("CenterCrop", "geometric", "Keep the central box, where the face is.",
+    Spec("CenterCrop", "geometric", _english("purposes.CenterCrop"),
          ("height", "width", "pad_if_needed"),
          start={"height": 384, "width": 320},
-         hints={"height": {"slider_max": 4096, "help": "Crop height in pixels"},
-                "width": {"slider_max": 4096, "help": "Crop width in pixels"}},
+         hints={"height": {"slider_max": 4096, "help": _english("help.CenterCrop.height")},
+                "width": {"slider_max": 4096, "help": _english("help.CenterCrop.width")}},
          torchvision=tv.center_crop, torchvision_note="CenterCrop"),
-    Spec("Crop", "geometric", "Cut a fixed box (x_min, y_min)-(x_max, y_max) out of every image.",
+    Spec("Crop", "geometric", _english("purposes.Crop"),
          ("x_min", "y_min", "x_max", "y_max", "pad_if_needed"),
          start={"x_min": 32, "y_min": 64, "x_max": 352, "y_max": 448},
          hints={name: {"slider_max": 4096} for name in ("x_min", "y_min", "x_max", "y_max")},
          torchvision=tv.crop, torchvision_note="functional.crop in a Lambda (no Crop class in v2)"),
-    Spec("FaceCrop", "geometric", "Crop to the image's face box (faceboxes.csv); a centred box where none was found. Put it first.",
+    Spec("FaceCrop", "geometric", _english("purposes.FaceCrop"),
          ("margin", "aspect", "min_score", "fallback_height"),
          hints={"margin": {"step": 0.05, "slider_max": 1.0}, "aspect": {"step": 0.05, "slider_min": 0.25, "slider_max": 2.0},
                 "min_score": {"step": 0.1, "slider_min": -1.0, "slider_max": 2.0},
                 "fallback_height": {"step": 0.05, "slider_min": 0.1}}),
-    Spec("Resize", "geometric", "Scale to the training size; put it first so later steps touch fewer pixels.",
+    Spec("Resize", "geometric", _english("purposes.Resize"),
          ("height", "width", "interpolation", "area_for_downscale"),
          start={"height": 256, "width": 192},
-         hints={"height": {"slider_max": 4096, "help": "Output height in pixels"},
-                "width": {"slider_max": 4096, "help": "Output width in pixels"},
+         hints={"height": {"slider_max": 4096, "help": _english("help.Resize.height")},
+                "width": {"slider_max": 4096, "help": _english("help.Resize.width")},
                 "interpolation": _INTERP},
          torchvision=tv.resize, torchvision_note="Resize (antialias=True)"),
-    Spec("Perspective", "geometric", "Random perspective warp, like a camera held at an angle.",
+    Spec("Perspective", "geometric", _english("purposes.Perspective"),
          ("scale", "keep_size", "fit_output", "interpolation", "border_mode"),
-         hints={"scale": {"slider_max": 0.5, "step": 0.01, "help": "Spread of the corner shifts (fraction of size)"},
+         hints={"scale": {"slider_max": 0.5, "step": 0.01, "help": _english("help.Perspective.scale")},
                 "interpolation": _INTERP, "border_mode": _BORDER},
          torchvision=tv.perspective, torchvision_note="RandomPerspective (distortion ~ 2 x scale; approximate)"),
-    Spec("GridDistortion", "geometric", "Warp the image on a coarse grid (lens-like distortion).",
+    Spec("GridDistortion", "geometric", _english("purposes.GridDistortion"),
          ("num_steps", "distort_limit", "normalized", "interpolation", "border_mode"),
          hints={"num_steps": {"slider_max": 20}, "distort_limit": {"slider_min": -1.0, "slider_max": 1.0, "step": 0.01},
                 "interpolation": _INTERP, "border_mode": _BORDER}),
     # photometric
-    Spec("RandomBrightnessContrast", "photometric", "Vary lighting: brightness and contrast.",
+    Spec("RandomBrightnessContrast", "photometric", _english("purposes.RandomBrightnessContrast"),
          ("brightness_limit", "contrast_limit", "brightness_by_max", "ensure_safe_range"),
          hints={"brightness_limit": {"slider_min": -1.0, "slider_max": 1.0, "step": 0.01,
-                                     "help": "Brightness change range"},
+                                     "help": _english("help.RandomBrightnessContrast.brightness_limit")},
                 "contrast_limit": {"slider_min": -1.0, "slider_max": 1.0, "step": 0.01,
-                                   "help": "Contrast change range"}},
+                                   "help": _english("help.RandomBrightnessContrast.contrast_limit")}},
          torchvision=tv.random_brightness_contrast, torchvision_note="ColorJitter(brightness, contrast)"),
-    Spec("ColorJitter", "photometric", "Vary brightness, contrast, saturation and hue (torchvision's recipe).",
+    Spec("ColorJitter", "photometric", _english("purposes.ColorJitter"),
          ("brightness", "contrast", "saturation", "hue"),
          start={"hue": (-0.05, 0.05)},
-         hints={"brightness": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": "Brightness factor range"},
-                "contrast": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": "Contrast factor range"},
-                "saturation": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": "Saturation factor range"},
+         hints={"brightness": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": _english("help.ColorJitter.brightness")},
+                "contrast": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": _english("help.ColorJitter.contrast")},
+                "saturation": {"slider_min": 0.0, "slider_max": 3.0, "step": 0.01, "help": _english("help.ColorJitter.saturation")},
                 "hue": {"slider_min": -0.5, "slider_max": 0.5, "step": 0.01,
-                        "help": "Hue shift range (fraction of the circle)"}},
+                        "help": _english("help.ColorJitter.hue")}},
          torchvision=tv.color_jitter, torchvision_note="ColorJitter"),
-    Spec("HueSaturationValue", "photometric", "Shift hue, saturation and value; masks come in many colours.",
+    Spec("HueSaturationValue", "photometric", _english("purposes.HueSaturationValue"),
          ("hue_shift_limit", "sat_shift_limit", "val_shift_limit"),
          hints={"hue_shift_limit": {"slider_min": -180, "slider_max": 180, "step": 1.0},
                 "sat_shift_limit": {"slider_min": -255, "slider_max": 255, "step": 1.0},
@@ -161,57 +169,57 @@ SPECS = (
          torchvision=tv.hue_saturation_value,
          torchvision_note="ColorJitter (hue shift exact; saturation/value added here but multiplied there: "
                           "factor 1 + shift/128, equal at a mid-level pixel, approximate elsewhere)"),
-    Spec("RandomGamma", "photometric", "Random gamma curve: darker or brighter mid-tones.",
+    Spec("RandomGamma", "photometric", _english("purposes.RandomGamma"),
          ("gamma_limit",),
-         hints={"gamma_limit": {"slider_max": 300, "step": 1.0, "help": "Gamma range in percent (100 = unchanged)"}}),
-    Spec("CLAHE", "photometric", "Local contrast equalisation: brings out detail in dark or flat faces.",
+         hints={"gamma_limit": {"slider_max": 300, "step": 1.0, "help": _english("help.RandomGamma.gamma_limit")}}),
+    Spec("CLAHE", "photometric", _english("purposes.CLAHE"),
          ("clip_limit", "tile_grid_size"),
-         hints={"clip_limit": {"slider_max": 16.0, "step": 0.5, "help": "Contrast limit range"},
-                "tile_grid_size": {"kind": "int_pair", "slider_max": 32, "help": "Tiles as (rows, columns)"}}),
-    Spec("ToGray", "photometric", "Drop colour, so the model cannot lean on mask colour alone.",
+         hints={"clip_limit": {"slider_max": 16.0, "step": 0.5, "help": _english("help.CLAHE.clip_limit")},
+                "tile_grid_size": {"kind": "int_pair", "slider_max": 32, "help": _english("help.CLAHE.tile_grid_size")}}),
+    Spec("ToGray", "photometric", _english("purposes.ToGray"),
          ("method",), torchvision=tv.to_gray, torchvision_note="RandomGrayscale"),
     # noise, blur, quality
-    Spec("GaussNoise", "noise, blur & quality", "Add sensor noise.",
+    Spec("GaussNoise", "noise, blur & quality", _english("purposes.GaussNoise"),
          ("std_range", "mean_range", "per_channel", "noise_scale_factor"),
          start={"std_range": (0.03, 0.1)},
          hints={"std_range": {"step": 0.01}, "mean_range": {"step": 0.01}, "noise_scale_factor": {"step": 0.05}},
          torchvision=tv.gauss_noise,
          torchvision_note="GaussianNoise (sigma from 5 levels of std_range, mean = middle of mean_range, "
                           "always per channel)"),
-    Spec("GaussianBlur", "noise, blur & quality", "Blur like an out-of-focus camera.",
+    Spec("GaussianBlur", "noise, blur & quality", _english("purposes.GaussianBlur"),
          ("sigma_limit", "blur_limit"),
-         hints={"sigma_limit": {"slider_max": 10.0, "step": 0.1, "help": "Blur strength (sigma) range"},
+         hints={"sigma_limit": {"slider_max": 10.0, "step": 0.1, "help": _english("help.GaussianBlur.sigma_limit")},
                 "blur_limit": {"slider_min": 0, "slider_max": 31, "step": 1,
-                               "help": "Kernel size range, odd numbers; 0 = computed from sigma"}},
+                               "help": _english("help.GaussianBlur.blur_limit")}},
          torchvision=tv.gaussian_blur, torchvision_note="GaussianBlur (kernel sized for the largest sigma)"),
-    Spec("MotionBlur", "noise, blur & quality", "Blur along a line, like a moving camera.",
+    Spec("MotionBlur", "noise, blur & quality", _english("purposes.MotionBlur"),
          ("blur_limit", "angle_range", "direction_range", "allow_shifted"),
          hints={"blur_limit": {"slider_min": 3, "slider_max": 31, "step": 1, "kind": "int_range",
-                               "help": "Kernel size range, odd numbers"},
+                               "help": _english("help.MotionBlur.blur_limit")},
                 "angle_range": {"step": 1.0}, "direction_range": {"step": 0.05}}),
-    Spec("ImageCompression", "noise, blur & quality", "JPEG/WebP artefacts, as in photos sent over messengers.",
+    Spec("ImageCompression", "noise, blur & quality", _english("purposes.ImageCompression"),
          ("quality_range", "compression_type"),
          start={"quality_range": (40, 90)},
-         hints={"quality_range": {"step": 1, "help": "Quality range, 1 (worst) to 100 (best)"}},
+         hints={"quality_range": {"step": 1, "help": _english("help.ImageCompression.quality_range")}},
          torchvision=tv.image_compression, torchvision_note="JPEG (jpeg only)"),
     # occlusion
-    Spec("CoarseDropout", "occlusion", "Black out random boxes: hands, hair and glasses cover faces too.",
+    Spec("CoarseDropout", "occlusion", _english("purposes.CoarseDropout"),
          ("num_holes_range", "hole_height_range", "hole_width_range"),
          start={"num_holes_range": (1, 4), "hole_height_range": (0.05, 0.15), "hole_width_range": (0.05, 0.15)},
-         hints={"num_holes_range": {"slider_max": 20, "help": "How many boxes"},
+         hints={"num_holes_range": {"slider_max": 20, "help": _english("help.CoarseDropout.num_holes_range")},
                 "hole_height_range": {"slider_min": 0.0, "slider_max": 1.0, "step": 0.01,
-                                      "help": "Box height as a fraction of the image height"},
+                                      "help": _english("help.CoarseDropout.hole_height_range")},
                 "hole_width_range": {"slider_min": 0.0, "slider_max": 1.0, "step": 0.01,
-                                     "help": "Box width as a fraction of the image width"}},
+                                     "help": _english("help.CoarseDropout.hole_width_range")}},
          torchvision=tv.coarse_dropout, torchvision_note="RandomErasing (one box per image)"),
     # normalize / output
-    Spec("Normalize", "normalize", "Scale pixels to what the pretrained model expects (ImageNet mean/std).",
+    Spec("Normalize", "normalize", _english("purposes.Normalize"),
          ("mean", "std", "max_pixel_value", "normalization"),
-         hints={"mean": {"help": "Per-channel mean (R, G, B) as a fraction of max_pixel_value"},
-                "std": {"help": "Per-channel standard deviation (R, G, B)"},
+         hints={"mean": {"help": _english("help.Normalize.mean")},
+                "std": {"help": _english("help.Normalize.std")},
                 "max_pixel_value": {"slider_min": 1.0}},
          torchvision=tv.normalize, torchvision_note="ToDtype(float32, scale=True) + Normalize"),
-    Spec("ToTensorV2", "output", "HWC array to a CHW torch tensor, the model's input layout.",
+    Spec("ToTensorV2", "output", _english("purposes.ToTensorV2"),
          torchvision=tv.to_tensor, torchvision_note="(already a tensor on the torchvision side)"),
 )
 
@@ -252,13 +260,13 @@ class Entry:
         if unknown:
             raise StepError(where, {ACROSS: f"unknown parameter {', '.join(unknown)} "
                                             f"(known: {', '.join(sorted(self.defaults)) or 'none'})"})
-        candidate, worded = {**self.defaults, **args}, {}
+        candidate, worded, shown = {**self.defaults, **args}, {}, {}
         for param in (self.p, *self.params):
             value = p if param is self.p else candidate[param.name]
             try:
                 value = param.validate(value, param.name)
             except ConfigError as error:
-                worded[param.name] = str(error)
+                worded[param.name], shown[param.name] = str(error), localized_error(error)
                 continue
             if param.kind == "list" and value is not None:
                 value = _per_channel(value, where, param.name)
@@ -270,7 +278,8 @@ class Entry:
         try:
             transform = library_call(lambda: self.transform_cls(**prepared, p=p), where)
         except StepError as error:
-            raise StepError(where, {name: worded.get(name, line) for name, line in error.problems.items()}) from None
+            raise StepError(where, {name: worded.get(name, line) for name, line in error.problems.items()},
+                            {name: shown[name] for name in error.problems if name in shown}) from None
         normal = transform.get_transform_init_args()
         candidate.update({name: simplify_value(normal[name]) for name in worded if name in normal})
         return transform, candidate
@@ -349,7 +358,7 @@ def catalogue() -> dict[str, Entry]:
 def get_entry(name: str) -> Entry:
     entries = catalogue()
     if name not in entries:
-        raise ConfigError(f"unknown transform {name!r} (the catalogue has: {', '.join(entries)})")
+        raise ConfigError.of("errors_augment.unknown_transform", name=name, known=", ".join(entries))
     return entries[name]
 
 
@@ -357,3 +366,34 @@ def choice_label(param_name: str, value) -> str:
     """'1 · linear' for OpenCV flags, the value itself otherwise."""
     label = CHOICE_LABELS.get(param_name, {}).get(value)
     return f"{value} · {label}" if label else str(value)
+
+
+def purpose(entry: Entry) -> str:
+    """The entry's purpose in the session's language: ours from the catalogue files, a library transform's
+    from its docstring (English; Korean where locales/ko/params_augment.yaml has `<name>.purpose`)."""
+    key = f"augment_catalogue.purposes.{entry.name}"
+    if has_text(key, DEFAULT_LANGUAGE):
+        return t(key)
+    return _korean_only(f"params_augment.{entry.name}.purpose") or entry.purpose
+
+
+def group_name(group: str) -> str:
+    return t(f"augment_catalogue.groups.{group}")
+
+
+def hint_help(entry_name: str, param: Param) -> str | None:
+    """A widget's help in the session's language: our hint, else the Korean of the library's docstring
+    (params_augment.<transform>.<parameter>, then params_augment.<parameter>), else the declared help."""
+    for key in (f"augment_catalogue.help.{entry_name}.{param.name}", f"augment_catalogue.help.{param.name}"):
+        if has_text(key, DEFAULT_LANGUAGE) and text(DEFAULT_LANGUAGE, key) == param.help:
+            return t(key)
+    return (_korean_only(f"params_augment.{entry_name}.{param.name}") or _korean_only(f"params_augment.{param.name}")
+            or param.help or None)
+
+
+def _korean_only(key: str) -> str | None:
+    """Text that only the session's language has (Albumentations' English lives in its docstrings)."""
+    from core.i18n import catalogue, current_language
+
+    language = current_language()
+    return None if language == DEFAULT_LANGUAGE else catalogue(language).get(key)

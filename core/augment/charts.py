@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 
 from core.augment.timing import StepTiming
+from core.i18n import t
 
 
 def step_timing_table(timings: list[StepTiming]) -> pd.DataFrame:
@@ -16,7 +17,7 @@ def step_timing_chart(timings: list[StepTiming]) -> alt.Chart:
     """One bar per step (pipeline order, top to bottom): median ms/image when the step is applied."""
     table = step_timing_table(timings)
     return alt.Chart(table).mark_bar().encode(
-        x=alt.X("ms_per_image:Q", title="median ms / image (step applied)"),
+        x=alt.X("ms_per_image:Q", title=t("augmentation.chart_step_ms")),
         y=alt.Y("step:N", sort=alt.SortField("order"), title=None),
         tooltip=["step", "ms_per_image", "p", "output"],
     )
@@ -34,7 +35,7 @@ def backend_chart(rows: list[dict]) -> alt.Chart:
                          for library, column in (("Albumentations", "albumentations_ms"),
                                                  ("torchvision v2", "torchvision_ms"))])
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("ms_per_image:Q", title="median ms / image"),
+        x=alt.X("ms_per_image:Q", title=t("augmentation.chart_ms")),
         y=alt.Y("step:N", title=None, sort=None),
         yOffset="library:N",
         color=alt.Color("library:N", legend=alt.Legend(orient="bottom")),

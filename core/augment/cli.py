@@ -17,7 +17,7 @@ def bench_augment(args) -> int:
     """Time a pipeline file per step and as a whole; `--json` prints one object on stdout, nothing else."""
     count = getattr(args, "images", 32)
     if count is None or count < 1:
-        raise ConfigError(f"--images: must be at least 1, got {count}")
+        raise ConfigError.of("errors_augment.images_count", count=count)
     pipeline = read_pipeline(args.pipeline)
     images, _ = sample_images(args.data_dir, count, progress=StderrProgress("decoding images"))
     print(f"timing {len(images)} images x {REPEATS} repeats...", file=sys.stderr)

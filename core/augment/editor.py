@@ -11,13 +11,14 @@ import json
 
 import streamlit as st
 
-from core.augment.catalogue import GROUPS, catalogue, choice_label, get_entry
+from core.augment.catalogue import GROUPS, catalogue, choice_label, get_entry, group_name, hint_help, purpose
 from core.augment.library_errors import StepError
 from core.augment.order import insert_index, order_problems
 from core.augment.pipeline import (GROUP_P, SEED, WEIGHT, LibraryStep, OneOf, Pipeline, Step, new_one_of, new_step,
                                    step_label, step_where)
 from core.augment.preset_files import load_preset, preset_names
 from core.errors import ConfigError
+from core.i18n import localized_error, t
 from core.widgets import param_widget
 
 PIPELINE_KEY = "aug_pipeline"
@@ -68,10 +69,11 @@ def pipeline_editor(pipeline: Pipeline) -> list[str]:
     """Draw the editor; returns the problems found (empty when the pipeline can be built)."""
     problems: list[str] = []
     generation = st.session_state.get(GENERATION_KEY, 0)
-    seed = st.number_input("Seed", value=int(pipeline.seed), step=1, key=f"aug_seed_{generation}", help=SEED.help)
+    seed = st.number_input(t("augmentation.seed"), value=int(pipeline.seed), step=1, key=f"aug_seed_{generation}",
+                           help=hint_help("pipeline", SEED))
     problems += _checked(lambda: setattr(pipeline, "seed", SEED.validate(seed, "seed")))
     if not pipeline.steps:
-        st.info("The pipeline is empty: add a step below (or load a preset).")
+        st.info(t("augmentation.empty"))
     for index, step in enumerate(pipeline.steps):
         with st.container(border=True):
             if isinstance(step, OneOf):
@@ -91,7 +93,7 @@ def _checked(action) -> list[str]:
     try:
         action()
     except ConfigError as error:
-        st.error(str(error))
+        st.error(localized_error(error))
         return [str(error)]
     return []
 
@@ -101,46 +103,47 @@ def _header(pipeline: Pipeline, index: int, step, title: str) -> None:
     uid = step.uid
     st.markdown(title)
     enabled, up, down, remove = st.columns([3, 1, 1, 1], vertical_alignment="center")
-    step.enabled = enabled.checkbox("enabled", value=step.enabled, key=f"aug_{uid}_enabled")
-    if up.button("↑", key=f"aug_{uid}_up", help="Run this step earlier", disabled=index == 0):
+    step.enabled = enabled.checkbox(t("augmentation.enabled"), value=step.enabled, key=f"aug_{uid}_enabled")
+    if up.button("↑", key=f"aug_{uid}_up", help=t("augmentation.earlier"), disabled=index == 0):
         pipeline.move(index, -1)
         st.rerun()
-    if down.button("↓", key=f"aug_{uid}_down", help="Run this step later", disabled=index == len(pipeline.steps) - 1):
+    if down.button("↓", key=f"aug_{uid}_down", help=t("augmentation.later"), disabled=index == len(pipeline.steps) - 1):
         pipeline.move(index, +1)
         st.rerun()
-    if remove.button("✕", key=f"aug_{uid}_remove", help="Remove this step"):
+    if remove.button("✕", key=f"aug_{uid}_remove", help=t("augmentation.remove")):
         pipeline.remove(index)
         st.rerun()
 
 
 def _step_block(pipeline: Pipeline, index: int, step: Step) -> list[str]:
     entry = get_entry(step.name)
-    _header(pipeline, index, step, f"**{index + 1}. {step.name}** · {entry.group}  \n{entry.purpose}")
+    _header(pipeline, index, step, t("augmentation.step_title", number=index + 1, name=step.name,
+                                     group=group_name(entry.group), purpose=purpose(entry)))
     problems = _step_widgets(step, step_where(index + 1, step), entry.p)
     return problems if step.enabled else []
 
 
 def _library_block(pipeline: Pipeline, index: int, step: LibraryStep) -> list[str]:
     """A step outside the catalogue: its parameters shown as the file gave them, not editable."""
-    _header(pipeline, index, step, f"**{index + 1}. {step.name}** · read-only: not in the catalogue, "
-                                   "kept and saved exactly as imported")
-    st.dataframe([{"parameter": name, "value": json.dumps(value)} for name, value in step.arguments().items()],
+    _header(pipeline, index, step, t("augmentation.read_only", number=index + 1, name=step.name))
+    parameter, value = t("augmentation.parameter"), t("augmentation.value")
+    st.dataframe([{parameter: name, value: json.dumps(argument)} for name, argument in step.arguments().items()],
                  hide_index=True, width="stretch")
     return []
 
 
 def _group_block(pipeline: Pipeline, index: int, group: OneOf) -> list[str]:
-    _header(pipeline, index, group, f"**{index + 1}. OneOf** · apply one of these (weights = their p)")
+    _header(pipeline, index, group, t("augmentation.group_title", number=index + 1))
     problems = []
-    value = st.slider("p (group)", 0.0, 1.0, float(group.p), step=GROUP_P.step, key=f"aug_{group.uid}_p",
-                      help=GROUP_P.help)
+    value = st.slider(t("augmentation.group_p"), 0.0, 1.0, float(group.p), step=GROUP_P.step, key=f"aug_{group.uid}_p",
+                      help=hint_help("OneOf", GROUP_P))
     problems += _checked(lambda: setattr(group, "p", GROUP_P.validate(value, f"step {index + 1} (OneOf): p")))
     for child_index, child in enumerate(group.steps, start=1):
         with st.container(border=True):
-            st.markdown(f"**{child.name}** · {get_entry(child.name).purpose}")
+            st.markdown(t("augmentation.child_title", name=child.name, purpose=purpose(get_entry(child.name))))
             enabled, remove = st.columns([3, 1], vertical_alignment="center")
-            child.enabled = enabled.checkbox("enabled", value=child.enabled, key=f"aug_{child.uid}_enabled")
-            if remove.button("✕", key=f"aug_{child.uid}_remove", help="Remove from the group",
+            child.enabled = enabled.checkbox(t("augmentation.enabled"), value=child.enabled, key=f"aug_{child.uid}_enabled")
+            if remove.button("✕", key=f"aug_{child.uid}_remove", help=t("augmentation.remove_from_group"),
                              disabled=len(group.steps) == 1):
                 group.steps.remove(child)
                 st.rerun()
@@ -162,7 +165,8 @@ def _step_widgets(step: Step, where: str, p_param) -> list[str]:
         for column, param in zip(st.columns(PARAMS_PER_ROW), params[row_start:row_start + PARAMS_PER_ROW]):
             with column:
                 current = step.p if param is p_param else step.args.get(param.name)
-                values[param.name] = param_widget(param, key=f"aug_{step.uid}_{param.name}", value=current,
+                widget_help = hint_help(entry.name if param is not p_param or p_param is entry.p else "OneOfMember", param)
+                values[param.name] = param_widget(param, key=f"aug_{step.uid}_{param.name}", value=current, help=widget_help,
                                                   format_func=lambda v, name=param.name: choice_label(name, v))
                 slots[param.name] = st.empty()
     p = values.pop("p")
@@ -172,10 +176,10 @@ def _step_widgets(step: Step, where: str, p_param) -> list[str]:
         _, args = entry.build({**step.args, **values}, p, where)
     except StepError as error:
         for name in error.problems:
-            (slots[name] if name in slots else st).error(error.line(name))
+            (slots[name] if name in slots else st).error(error.line(name))  # the library's words (English)
         return [str(error)]
     except ConfigError as error:
-        slots["p"].error(str(error))
+        slots["p"].error(localized_error(error))
         return [str(error)]
     step.p, step.args = float(p), args
     return []
@@ -185,26 +189,26 @@ def _add_controls(pipeline: Pipeline) -> None:
     """Add a step, add a OneOf group, load a preset: one full-width control each, so no label is cut."""
     entries = catalogue()
     names = sorted(entries, key=lambda name: GROUPS.index(entries[name].group))
-    label = lambda name: f"{entries[name].group} · {name}"  # noqa: E731
-    name = st.selectbox("Transform", names, format_func=label, key="aug_add_name",
-                        help="The catalogue: what a face-mask competitor reaches for")
-    st.caption(entries[name].purpose)
-    if st.button("Add step", key="aug_add", type="primary", help="Goes before Normalize / ToTensorV2, where its "
-                 "pixels are still 0..255; move it with the arrows"):
+    # Names looked up now, in this run's language: AppTest calls a format_func between runs, outside the session.
+    label = {name: f"{group_name(entries[name].group)} · {name}" for name in names}.__getitem__
+    name = st.selectbox(t("augmentation.transform"), names, format_func=label, key="aug_add_name",
+                        help=t("augmentation.transform_help"))
+    st.caption(purpose(entries[name]))
+    if st.button(t("augmentation.add_step"), key="aug_add", type="primary", help=t("augmentation.add_step_help")):
         pipeline.steps.insert(insert_index(pipeline, name), new_step(name))
         st.rerun()
-    chosen = st.multiselect("OneOf group of", names, format_func=label, key="aug_oneof_names",
-                            help="Each image gets at most one of these (e.g. one kind of blur)")
-    if st.button("Add OneOf group", key="aug_add_oneof", disabled=not chosen):
+    chosen = st.multiselect(t("augmentation.oneof_of"), names, format_func=label, key="aug_oneof_names",
+                            help=t("augmentation.oneof_help"))
+    if st.button(t("augmentation.add_oneof"), key="aug_add_oneof", disabled=not chosen):
         pipeline.steps.insert(insert_index(pipeline), new_one_of(chosen))
         st.rerun()
     preset, load = st.columns([2, 1], vertical_alignment="bottom")
-    name = preset.selectbox("Preset", preset_names(), key="aug_preset_name")
-    if load.button("Load preset", key="aug_load_preset", help="Replaces the pipeline above",
+    name = preset.selectbox(t("augmentation.preset"), preset_names(), key="aug_preset_name")
+    if load.button(t("augmentation.load_preset"), key="aug_load_preset", help=t("augmentation.load_preset_help"),
                    width="stretch"):
-        replace_pipeline(load_preset(name), f"Loaded the '{name}' preset.")
+        replace_pipeline(load_preset(name), t("augmentation.loaded_preset", name=name))
 
 
 def describe_steps(pipeline: Pipeline) -> str:
     """'Resize → Rotate → Normalize' (enabled steps only)."""
-    return " → ".join(step_label(step) for step in pipeline.enabled_steps()) or "(no steps)"
+    return " → ".join(step_label(step) for step in pipeline.enabled_steps()) or t("augmentation.no_steps")

@@ -17,13 +17,14 @@ ACROSS = ""  # the key of a rule across arguments (x_max > x_min), which no sing
 class StepError(ConfigError):
     """A step the library refuses: `problems` maps each parameter (or ACROSS) to one line about it."""
 
-    def __init__(self, where: str, problems: dict[str, str]):
+    def __init__(self, where: str, problems: dict[str, str], shown: dict[str, str] | None = None):
         self.where, self.problems = where, problems
+        self.shown = shown or {}  # a problem in the session's language where ours has one (a Param's range)
         super().__init__(f"{where}: " + "; ".join(problems.values()))
 
     def line(self, name: str) -> str:
         """The problem with one parameter, as shown under its widget: 'step 1 (Resize): height: ...'."""
-        return f"{self.where}: {self.problems[name]}"
+        return f"{self.where}: {self.shown.get(name, self.problems[name])}"
 
 
 def library_call(make, where: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.augment.catalogue import get_entry
 from core.augment.pipeline import OneOf, Pipeline, Step, step_where
+from core.i18n import t
 
 TAIL_GROUPS = ("normalize", "output")  # what ends a pipeline, in this order
 # Groups whose steps read pixel values as 0..255 and are therefore wrong after Normalize.
@@ -46,11 +47,9 @@ def order_problems(pipeline: Pipeline) -> list[str]:
             continue
         group = _group(step)
         if seen == "output" and group is not None and group != "output":
-            problems.append(f"{step_where(number, step)} runs after ToTensorV2: it gets a CxHxW tensor instead of "
-                            "an image. Move it above ToTensorV2.")
+            problems.append(t("augmentation.after_tensor", where=step_where(number, step)))
         elif seen == "normalize" and group in PIXEL_GROUPS:
-            problems.append(f"{step_where(number, step)} runs after Normalize: it expects 0..255 pixels and clips "
-                            "the normalised values, washing the images out. Move it above Normalize.")
+            problems.append(t("augmentation.after_normalize", where=step_where(number, step)))
         if group in TAIL_GROUPS and (seen is None or TAIL_GROUPS.index(group) > TAIL_GROUPS.index(seen)):
             seen = group
     return problems

@@ -100,7 +100,7 @@ def new_step(name: str, p: float | None = None, **args) -> Step:
 
 def new_one_of(names, p: float = 0.5) -> OneOf:
     if not names:
-        raise ConfigError("OneOf: choose at least one transform for the group")
+        raise ConfigError.of("errors_augment.oneof_empty")
     return OneOf(steps=[new_step(name, p=1.0) for name in names], p=p)
 
 
@@ -135,7 +135,7 @@ def make_group(group: OneOf, number: int):
     p = GROUP_P.validate(group.p, f"step {number} (OneOf): p")
     children = [child for child in group.steps if child.enabled]
     if not children:
-        raise ConfigError(f"step {number} (OneOf): the group has no enabled transform")
+        raise ConfigError.of("errors_augment.oneof_disabled", number=number)
     transforms = []
     for index, child in enumerate(group.steps, start=1):
         if child.enabled:

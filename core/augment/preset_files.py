@@ -19,7 +19,7 @@ def preset_names() -> list[str]:
 def preset_path(name: str) -> Path:
     path = PRESET_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise ConfigError(f"preset: {name!r} is not one of {', '.join(preset_names())}")
+        raise ConfigError.of("errors_augment.preset", name=name, presets=", ".join(preset_names()))
     return path
 
 
@@ -34,5 +34,5 @@ def resolve_pipeline(name_or_path) -> Path:
         return preset_path(text)
     path = Path(text).expanduser()
     if not path.is_file():
-        raise ConfigError(f"{text}: neither a pipeline file nor a preset ({', '.join(preset_names())})")
+        raise ConfigError.of("errors_augment.not_file_or_preset", text=text, presets=", ".join(preset_names()))
     return path

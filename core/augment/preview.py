@@ -16,6 +16,7 @@ from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_
 from core.augment.applied import describe_applied
 from core.data.images import read_image
 from core.errors import ConfigError
+from core.i18n import t
 
 PICK_MODES = ("random", "class", "person")
 
@@ -31,7 +32,7 @@ def pick_images(images: pd.DataFrame, mode: str = "random", value=None, count: i
     elif mode == "random":
         chosen = images
     else:
-        raise ConfigError(f"pick: {mode!r} is not one of {', '.join(PICK_MODES)}")
+        raise ConfigError.of("errors_augment.pick", mode=mode, modes=", ".join(PICK_MODES))
     if chosen.empty:
         return chosen
     return chosen.sample(n=min(count, len(chosen)), random_state=seed).sort_values("path")
@@ -53,12 +54,14 @@ def decode_uploads(files) -> list[np.ndarray]:
     from core.errors import DataError
 
     if len(files) > MAX_UPLOADS:
-        raise DataError(f"{len(files)} photos uploaded: the preview shows at most {MAX_UPLOADS}; remove some")
+        raise DataError.of("errors_augment.too_many_uploads", count=len(files), max=MAX_UPLOADS)
     images = []
     for name, data in files:
         try:
             images.append(read_image(io.BytesIO(data)))
         except DataError as error:  # its text names the buffer, not the file the user chose
+            if error.key:  # the same words (errors_data.image_*) naming the user's file
+                raise DataError.of(error.key, **{**error.values, "path": name}) from None
             reason = str(error).split(": ", 1)[-1]
             raise DataError(f"{name}: {reason}") from None
     return images
@@ -85,13 +88,13 @@ def augment_draws(pipeline: Pipeline, images: list[np.ndarray], draws: int, face
         try:
             results = [compose(**data) for _ in range(draws)]
         except Exception as error:  # a step that cannot handle this image (crop larger than it...)
-            raise ConfigError(failing_step(pipeline, image, error)) from None
+            raise failing_step(pipeline, image, error) from None
         rows.append([(result["image"], describe_applied(result.get("applied_transforms", ()))) for result in results])
     return rows
 
 
-def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> str:
-    """Name the step that fails on `image` by running the steps one by one, each applied (p=1)."""
+def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> ConfigError:
+    """The error naming the step that fails on `image`, found by running the steps one by one, each applied (p=1)."""
     for number, step in enumerate(pipeline.steps, start=1):
         if not step.enabled:
             continue
@@ -103,9 +106,9 @@ def failing_step(pipeline: Pipeline, image: np.ndarray, error: Exception) -> str
             try:
                 output = make_transform(always_applied(child), where)(image=image)["image"]
             except Exception as child_error:
-                return f"{where}: cannot be applied to a {_size(image)} image ({child_error})"
+                return ConfigError.of("errors_augment.step_fails", step=where, size=_size(image), error=child_error)
         image = output
-    return f"the pipeline cannot be applied: {error}"
+    return ConfigError.of("errors_augment.pipeline_error", error=error)
 
 
 def _size(image) -> str:
@@ -165,11 +168,9 @@ class ModelInput:
     def warnings(self) -> list[str]:
         notes = []
         if self.dtype == "uint8":
-            notes.append("Pixels reach the model as 0..255 integers: add Normalize (pretrained models expect "
-                         "mean/std-scaled floats).")
+            notes.append(t("augmentation.uint8_note"))
         if self.layout == "HWC array":
-            notes.append("The output is an HxWxC array; the training loader must transpose it to CxHxW "
-                         "(or end the pipeline with ToTensorV2).")
+            notes.append(t("augmentation.hwc_note"))
         return notes
 
 
@@ -203,12 +204,10 @@ def received_by_model(outputs: list) -> tuple[ModelInput, list[str]]:
     notes = list(dict.fromkeys(note for m in inputs for note in m.warnings()))
     shapes = sorted({m.shape for m in inputs})
     if len(shapes) > 1:
-        notes.append(f"The draws differ in shape ({', '.join(map(str, shapes))}): a batch cannot stack them. "
-                     "End the pipeline with a Resize (or a crop of fixed size).")
+        notes.append(t("augmentation.shapes_differ", shapes=", ".join(map(str, shapes))))
     dtypes = sorted({m.dtype for m in inputs})
     if len(dtypes) > 1:
-        notes.append(f"The draws differ in dtype ({', '.join(dtypes)}): a step runs on some draws only "
-                     "(p < 1) and changes the type; give it p = 1.")
+        notes.append(t("augmentation.dtypes_differ", dtypes=", ".join(dtypes)))
     return combined, notes
 
 
@@ -232,7 +231,7 @@ def sample_images(data_dir, count: int, seed: int = 0, progress=None) -> tuple[l
         if progress is not None:
             progress(done, len(rows))
     if not images:
-        raise DataError(f"{data_dir}: no readable train images to run the pipeline on")
+        raise DataError.of("errors_augment.no_images", data_dir=data_dir)
     return images, paths
 
 
@@ -249,5 +248,5 @@ def torchvision_draws(pipeline: Pipeline, image: np.ndarray, draws: int) -> tupl
         try:
             outputs = [compose(tensor) for _ in range(draws)]
         except Exception as error:  # e.g. v2.JPEG after Normalize: torchvision wants uint8 there
-            raise ConfigError(f"torchvision side: {str(error).splitlines()[0]}") from None
+            raise ConfigError.of("errors_augment.torchvision_side", error=str(error).splitlines()[0]) from None
     return outputs, skipped

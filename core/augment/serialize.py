@@ -41,7 +41,7 @@ def pipeline_to_text(pipeline: Pipeline, fmt: str = "yaml") -> str:
         return yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
     if fmt == "json":
         return json.dumps(data, indent=2)
-    raise ConfigError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    raise ConfigError.of("errors_augment.format", fmt=fmt, formats=", ".join(FORMATS))
 
 
 def save_pipeline(pipeline: Pipeline, path) -> Path:
@@ -58,18 +58,18 @@ def format_of(path) -> str:
         return "yaml"
     if suffix == ".json":
         return "json"
-    raise ConfigError(f"{path}: a pipeline file ends in .yaml, .yml or .json")
+    raise ConfigError.of("errors_augment.extension", path=path)
 
 
 def read_pipeline(path) -> Pipeline:
     """The pipeline saved in `path` (JSON or YAML, by A.save or by us), checked step by step."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: pipeline file not found")
+        raise ConfigError.of("errors_augment.file_not_found", path=path)
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the pipeline file ({error})") from None
+        raise ConfigError.of("errors_augment.file_unreadable", path=path, error=error) from None
     return parse_pipeline(text, source=str(path))
 
 
@@ -87,7 +87,7 @@ def parse_pipeline(text: str, source: str = "pipeline") -> Pipeline:
     try:
         data = yaml.safe_load(text)  # YAML is a superset of JSON: one parser reads both formats
     except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: neither JSON nor YAML ({_first_line(error)})") from None
+        raise ConfigError.of("errors_augment.not_json_or_yaml", source=source, error=_first_line(error)) from None
     try:
         return pipeline_from_dict(data)
     except ConfigError as error:
@@ -101,19 +101,18 @@ def pipeline_from_dict(data) -> Pipeline:
     library knows (Blur, PadIfNeeded, SomeOf, Sequential...) is kept as written, as a LibraryStep.
     """
     if not isinstance(data, dict) or not isinstance(data.get("transform"), dict):
-        raise ConfigError("not an Albumentations pipeline: expected a 'transform' mapping as A.save writes")
+        raise ConfigError.of("errors_augment.not_a_pipeline")
     outer = data["transform"]
     if _short_name(outer.get("__class_fullname__")) != "Compose":  # A.save of a single transform or group
         return Pipeline(steps=[_step_from_dict(outer, "step 1")])
     compose_args = {key: value for key, value in outer.items() if key not in ("__class_fullname__", "transforms", "seed")}
     unknown = sorted(set(compose_args) - _COMPOSE_KEYS)
     if unknown:
-        raise ConfigError(f"Compose: unknown key {', '.join(unknown)} "
-                          f"(A.Compose takes {', '.join(sorted(_COMPOSE_KEYS))})")
+        raise ConfigError.of("errors_augment.compose_key", unknown=", ".join(unknown), known=", ".join(sorted(_COMPOSE_KEYS)))
     library_call(lambda: A.Compose([], **compose_args), "Compose")
     steps = outer.get("transforms")
     if not isinstance(steps, list):
-        raise ConfigError("Compose: 'transforms' must be a list of steps")
+        raise ConfigError.of("errors_augment.transforms_list", where="Compose")
     seed = outer.get("seed")
     return Pipeline(steps=[_step_from_dict(step, f"step {number}") for number, step in enumerate(steps, start=1)],
                     seed=0 if seed is None else SEED.validate(seed, "seed"), compose_args=compose_args)
@@ -122,16 +121,16 @@ def pipeline_from_dict(data) -> Pipeline:
 def _step_from_dict(data, where: str):
     """A Step, a OneOf group or a LibraryStep, whichever holds `data` exactly; errors start with `where`."""
     if not isinstance(data, dict) or "__class_fullname__" not in data:
-        raise ConfigError(f"{where}: expected a transform mapping with __class_fullname__, got {data!r}")
+        raise ConfigError.of("errors_augment.not_a_transform", where=where, data=data)
     name = _short_name(data["__class_fullname__"])
     where = f"{where} ({name})"
     register_additional_transforms()  # ToTensorV2 and friends join the registry only when asked
     if name not in SERIALIZABLE_REGISTRY and data["__class_fullname__"] not in SERIALIZABLE_REGISTRY:
-        raise ConfigError(f"{where}: unknown transform {name!r} (not in Albumentations {A.__version__})")
+        raise ConfigError.of("errors_augment.unknown_library_transform", where=where, name=name, version=A.__version__)
     children = data.get("transforms")
     if children is not None:
         if not isinstance(children, list):
-            raise ConfigError(f"{where}: 'transforms' must be a list of steps")
+            raise ConfigError.of("errors_augment.transforms_list", where=where)
         # Each child first, so that a bad one is named where it sits: "step 3 (SomeOf) > 2 (Blur): ..."
         members = [_step_from_dict(child, f"{where} > {index}") for index, child in enumerate(children, start=1)]
         if name == "OneOf" and members and all(isinstance(member, Step) for member in members) \
@@ -218,8 +217,8 @@ def export_dir() -> Path:
 def export_path(name: str, fmt: str, folder=None) -> Path:
     """folder/name.fmt for a file name typed on the page; ConfigError for names that are not plain."""
     if fmt not in FORMATS:
-        raise ConfigError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise ConfigError.of("errors_augment.format", fmt=fmt, formats=", ".join(FORMATS))
     stem = name.strip().removesuffix(f".{fmt}")
     if not stem or not all(ch.isalnum() or ch in "-_." for ch in stem) or stem.startswith("."):
-        raise ConfigError(f"file name: {name!r} must be letters, digits, '-', '_' or '.' (no folders)")
+        raise ConfigError.of("errors_augment.file_name", name=name)
     return Path(folder or export_dir()) / f"{stem}.{fmt}"

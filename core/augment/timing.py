@@ -20,6 +20,7 @@ from core.augment.catalogue import get_entry
 from core.augment.pipeline import (OneOf, Pipeline, Step, always_applied, build_pipeline, make_group, make_transform,
                                    step_label, step_where, torchvision_step)
 from core.errors import ConfigError
+from core.i18n import t
 
 
 @contextmanager
@@ -65,16 +66,15 @@ def _run_step(step, transform, image):
     try:
         return _run(transform, image)
     except Exception as error:
-        raise ConfigError(f"{step_label(step)}: cannot be applied to a {size_of(image)} image "
-                          f"({str(error).splitlines()[0]})") from None
+        raise ConfigError.of("errors_augment.step_fails", step=step_label(step), size=size_of(image),
+                             error=str(error).splitlines()[0]) from None
 
 
 def _run_pipeline(compose, image):
     try:
         return _run(compose, image)
     except Exception as error:
-        raise ConfigError(f"the pipeline cannot be applied to a {size_of(image)} image "
-                          f"({str(error).splitlines()[0]})") from None
+        raise ConfigError.of("errors_augment.pipeline_fails", size=size_of(image), error=str(error).splitlines()[0]) from None
 
 
 def time_steps(pipeline: Pipeline, images: list[np.ndarray], repeats: int = 3) -> list[StepTiming]:
@@ -157,7 +157,7 @@ def compare_step(step: Step, images: list[np.ndarray], repeats: int = 3) -> dict
     try:
         tv_ms = median_ms(tv_transform, to_tensors(images), repeats)
     except Exception as error:  # e.g. v2.JPEG on the float images a Normalize before it produced
-        tv_ms, note = float("nan"), f"torchvision fails on this input: {str(error).splitlines()[0]}"
+        tv_ms, note = float("nan"), t("augmentation.torchvision_fails", error=str(error).splitlines()[0])
     return {"step": step.name, "albumentations_ms": alb_ms, "torchvision_ms": tv_ms,
             "alb_over_tv": alb_ms / tv_ms if tv_ms else float("nan"), "torchvision": note}
 
@@ -192,14 +192,16 @@ class OrderResult:
         return len({order["output_size"] for order in self.working}) == 1
 
     def verdict(self) -> str:
-        broken = [f"{order['order']} fails ({order['error']})" for order in self.orders if order["error"]]
+        broken = [t("augmentation.order_fails", order=order["order"], error=order["error"])
+                  for order in self.orders if order["error"]]
         if len(self.working) < 2:
             return "; ".join(broken) + "."
         fast, slow = sorted(self.working, key=lambda order: order["ms_per_image"])
         factor = slow["ms_per_image"] / max(fast["ms_per_image"], 1e-9)
-        sizes = (f"both give {fast['output_size']}" if self.same_size else
-                 "outputs differ in size: " + ", ".join(f"{o['order']} gives {o['output_size']}" for o in self.orders))
-        return f"{fast['order']} is {factor:.1f}x cheaper than {slow['order']}; {sizes}."
+        sizes = (t("augmentation.both_give", size=fast["output_size"]) if self.same_size else
+                 t("augmentation.sizes_differ", sizes=", ".join(t("augmentation.order_gives", order=o["order"],
+                                                                  size=o["output_size"]) for o in self.orders)))
+        return t("augmentation.verdict", fast=fast["order"], factor=factor, slow=slow["order"], sizes=sizes)
 
 
 def order_experiment(first: Step, second: Step, images: list[np.ndarray], repeats: int = 3) -> OrderResult:

@@ -78,9 +78,9 @@ def generate_demo_dataset(out_dir, people: int = 150, eval_people: int = 30, see
     seed = _check_count("seed", seed, minimum=0)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"{out_dir}: is a file, not a folder; choose an empty folder")
+        raise DataError.of("errors_data.demo_is_file", path=out_dir)
     if (out_dir / "train" / "train.csv").exists():
-        raise DataError(f"{out_dir}: already holds a dataset; choose an empty folder")
+        raise DataError.of("errors_data.demo_not_empty", path=out_dir)
 
     train_plan = demo_people(people, seed, "train")
     eval_plan = demo_people(eval_people, seed, "eval")

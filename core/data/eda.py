@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.layout import INFO_CSV_COLUMNS, TRAIN_CSV_COLUMNS, TrainScan, label_images
+from core.i18n import t
 from core.labels import (DEFAULT_AGE_EDGES, GENDER_NAMES, IMAGE_STEMS, MASK_NAMES, NUM_CLASSES, age_band_names,
                          check_age_edges, class_name, decode)
 
@@ -73,12 +74,11 @@ def imbalance_sentence(table: pd.DataFrame, what: str) -> str:
     """The imbalance stated in words, e.g. for the page under a chart."""
     numbers = imbalance(table)
     if numbers["largest"] is None:
-        return f"No {what} to count."
-    sentence = (f"{what}: the largest is **{numbers['largest']}** ({numbers['largest_count']}), the smallest "
-                f"**{numbers['smallest']}** ({numbers['smallest_count']}, {numbers['smallest_share']:.1%}); "
-                f"ratio **{numbers['ratio']:.1f} : 1**.")
+        return t("data.imbalance_none", what=what)
+    sentence = t("data.imbalance", what=what, **{key: numbers[key] for key in (
+        "largest", "largest_count", "smallest", "smallest_count", "smallest_share", "ratio")})
     if numbers["empty"]:
-        sentence += f" Empty: {', '.join(numbers['empty'])}."
+        sentence += t("data.imbalance_empty", names=", ".join(numbers["empty"]))
     return sentence
 
 
@@ -145,7 +145,7 @@ def whatif_summary(whatif: pd.DataFrame, images: pd.DataFrame, young_edge: int =
             "people in old band": int((people["age"] >= edge).sum()),
             "images in old band": int(group.loc[group["label"] % 3 == 2, "count"].sum()),
             "rarest class": int(ordered.iloc[0]),
-            f"rarest {rarest} classes": ", ".join(f"{label} ({count})" for label, count in ordered.iloc[:rarest].items()),
+            t("data.rarest_classes", count=rarest): ", ".join(f"{label} ({count})" for label, count in ordered.iloc[:rarest].items()),
             "largest / rarest": float(present.max() / present.min()) if len(present) else float("nan"),
             "empty classes": int((counts == 0).sum()),
         })
@@ -249,17 +249,18 @@ def extension_counts(paths) -> pd.DataFrame:
     return pd.DataFrame({"extension": counts.index, "files": counts.to_numpy().astype(int)})
 
 
+# (file, field); what each field means is in locales/*/data.yaml under data.field_meanings.<field>.
 FIELD_MEANINGS = [
-    ("train/train.csv", "id", "person id (6 digits in the real set)"),
-    ("train/train.csv", "gender", "male / female → gender label 0 / 1"),
-    ("train/train.csv", "race", "recorded ethnicity (the real set: Asian only); not a target"),
-    ("train/train.csv", "age", "age in years → age band by the configured edges"),
-    ("train/train.csv", "path", "the person's folder under train/images: <id>_<gender>_<race>_<age>"),
-    ("train/images/<folder>/", "mask1..mask5", "mask worn correctly → mask label 0 (wear); 5 per person"),
-    ("train/images/<folder>/", "incorrect_mask", "mask worn wrongly (below the nose, on the chin) → 1"),
-    ("train/images/<folder>/", "normal", "no mask → 2 (not wear)"),
-    ("eval/info.csv", "ImageID", "file name under eval/images; the submission keeps this order"),
-    ("eval/info.csv", "ans", "the class 0..17 to fill in (a placeholder in the given file)"),
+    ("train/train.csv", "id"),
+    ("train/train.csv", "gender"),
+    ("train/train.csv", "race"),
+    ("train/train.csv", "age"),
+    ("train/train.csv", "path"),
+    ("train/images/<folder>/", "mask1..mask5"),
+    ("train/images/<folder>/", "incorrect_mask"),
+    ("train/images/<folder>/", "normal"),
+    ("eval/info.csv", "ImageID"),
+    ("eval/info.csv", "ans"),
 ]
 
 
@@ -296,20 +297,20 @@ def data_spec(scan: TrainScan, eval_table: pd.DataFrame | None = None, eval_erro
         "warnings": len(scan.warnings),
         "relabeled images": int(images["relabeled"].sum()) if "relabeled" in images else 0,
     }
-    eval_rows = "unreadable" if eval_table is None else str(len(eval_table))
+    eval_rows = t("data.spec_unreadable") if eval_table is None else str(len(eval_table))
     files = pd.DataFrame([
-        {"file": "train/train.csv", "holds": "one row per person (the profile list)",
+        {"file": "train/train.csv", "holds": t("data.spec_files.train_csv"),
          "columns": ", ".join(TRAIN_CSV_COLUMNS), "rows / files": str(scan.csv_rows)},
-        {"file": "train/images/<id>_<gender>_<race>_<age>/", "holds": "7 images per person; labels from names",
+        {"file": "train/images/<id>_<gender>_<race>_<age>/", "holds": t("data.spec_files.train_images"),
          "columns": ", ".join(IMAGE_STEMS), "rows / files": str(counts["train images"])},
-        {"file": "eval/info.csv", "holds": "the images to predict, in submission order",
+        {"file": "eval/info.csv", "holds": t("data.spec_files.eval_csv"),
          "columns": ", ".join(INFO_CSV_COLUMNS), "rows / files": eval_rows},
-        {"file": "eval/images/<ImageID>", "holds": "test images, no labels",
+        {"file": "eval/images/<ImageID>", "holds": t("data.spec_files.eval_images"),
          "columns": "", "rows / files": eval_rows},
     ])
     examples = field_examples(scan)
-    fields = pd.DataFrame([{"file": file, "field": name, "meaning": meaning, "in this data": examples.get(name, "")}
-                           for file, name, meaning in FIELD_MEANINGS])
+    fields = pd.DataFrame([{"file": file, "field": name, "meaning": t(f"data.field_meanings.{name}"),
+                            "in this data": examples.get(name, "")} for file, name in FIELD_MEANINGS])
     paths = list(images["path"]) + (list(eval_table["path"]) if eval_table is not None else [])
     return {"data_dir": str(scan.data_dir), "files": files, "fields": fields, "counts": counts,
             "formats": extension_counts(paths), "eval_error": eval_error, "age_edges": tuple(scan.age_edges)}

@@ -19,10 +19,10 @@ from core.labels import DEFAULT_AGE_EDGES, age_band
 def person_folds(images: pd.DataFrame, folds: int, seed: int = 42) -> pd.Series:
     """Fold number (0..folds-1) of each person, indexed by person name."""
     if folds < 2:
-        raise ConfigError(f"data.folds: {folds} folds cannot hold out anyone; use 2 or more (0 or 1 = plain split)")
+        raise ConfigError.of("errors_data.folds_too_few", folds=folds)
     people = images.groupby("person", sort=True).agg(gender=("gender", "first"), age=("age", "first"))
     if len(people) < folds:
-        raise ConfigError(f"data.folds: {folds} folds but only {len(people)} people; lower data.folds")
+        raise ConfigError.of("errors_data.folds_too_many", folds=folds, people=len(people))
     strata = people["gender"].astype(str) + "/" + people["age"].astype(int).map(
         lambda age: age_band(age, DEFAULT_AGE_EDGES)).astype(str)
     rng = np.random.default_rng(seed)
@@ -48,7 +48,7 @@ def image_folds(images: pd.DataFrame, folds: int, seed: int = 42) -> np.ndarray:
 
 def check_fold(folds: int, fold: int) -> None:
     if folds > 1 and not 0 <= fold < folds:
-        raise ConfigError(f"data.fold: {fold} is out of range for data.folds={folds}; use 0..{folds - 1}")
+        raise ConfigError.of("errors_data.fold_range", fold=fold, folds=folds, last=folds - 1)
 
 
 def train_val_split(images: pd.DataFrame, data_config, final: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:

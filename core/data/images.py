@@ -46,9 +46,9 @@ def read_image(path, draft_size: tuple[int, int] | None = None) -> np.ndarray:
                 image = ImageOps.exif_transpose(image)
             return np.asarray(image.convert("RGB"))
     except Image.DecompressionBombError as error:
-        raise DataError(f"{path}: {too_large_reason(error)}") from None
+        raise DataError.of("errors_data.image_too_large", path=path, error=str(error).rstrip(".")) from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{path}: cannot read image ({error}); remove or replace the file") from None
+        raise DataError.of("errors_data.image_unreadable", path=path, error=error) from None
 
 
 def corruption_reason(path) -> str | None:

@@ -67,31 +67,29 @@ def resolve_data_dir(path) -> Path:
     except (RuntimeError, OSError) as error:
         # Python 3.11 reports a symlink loop as RuntimeError, later versions as OSError(ELOOP).
         if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
-            raise DataError(f"{path}: a symbolic link loop (a link that leads back to itself); "
-                            "point the data directory at the real folder") from None
-        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check the path") from None
+            raise DataError.of("errors_data.link_loop", path=path) from None
+        raise DataError.of("errors_data.path_unreadable", path=path, reason=error.strerror or error) from None
 
 
 def require_dir(path: Path, what: str) -> Path:
     if path.is_symlink() and not path.exists():
-        raise DataError(f"{path}: the {what} is a link that leads nowhere (broken, or a loop); "
-                        "replace it with the real folder or a link to it")
+        raise DataError.of("errors_data.broken_link", path=path, what=what)
     if not path.is_dir():
-        raise DataError(f"{path}: {what} not found; point the data directory at the folder that "
-                        "holds train/ and eval/ (or generate the demo data: python -m core demo-data)")
+        raise DataError.of("errors_data.folder_not_found", path=path, what=what)
     return path
 
 
 def read_csv_checked(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
-        raise DataError(f"{path}: file not found (expected columns {', '.join(columns)})")
+        raise DataError.of("errors_data.csv_not_found", path=path, columns=", ".join(columns))
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise DataError(f"{path}: not a readable CSV ({error})") from None
+        raise DataError.of("errors_data.csv_unreadable", path=path, error=error) from None
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(table.columns)}")
+        raise DataError.of("errors_data.csv_missing_columns", path=path, missing=", ".join(missing),
+                           found=", ".join(table.columns))
     return table
 
 
@@ -200,7 +198,7 @@ def list_person_folders(images_dir: Path) -> list[str]:
     try:
         names = os.listdir(images_dir)
     except OSError as error:
-        raise DataError(f"{images_dir}: cannot list the folder ({error.strerror or error}); check its permissions") from None
+        raise DataError.of("errors_data.cannot_list", path=images_dir, reason=error.strerror or error) from None
     return sorted(name for name in names if (images_dir / name).is_dir() and not name.startswith("."))
 
 
@@ -315,7 +313,7 @@ def read_eval(data_dir) -> pd.DataFrame:
     try:
         present = set(os.listdir(eval_images))
     except OSError as error:
-        raise DataError(f"{eval_images}: cannot list the folder ({error.strerror or error}); check its permissions") from None
+        raise DataError.of("errors_data.cannot_list", path=eval_images, reason=error.strerror or error) from None
     missing = [image_id for image_id in info["ImageID"] if image_id not in present]
     if missing:
         # Every one is named (the issue asks for it): one long line beats a second round trip.
@@ -323,8 +321,8 @@ def read_eval(data_dir) -> pd.DataFrame:
         not_utf8 = sorted(shown_name(name) for name in present if not is_utf8_name(name))
         hint = (f"; eval/images has {len(not_utf8)} file name(s) that are not valid UTF-8, perhaps these: "
                 f"{', '.join(not_utf8)} (rename them as info.csv spells them)") if not_utf8 else ""
-        raise DataError(f"{info_path}: {len(missing)} listed image(s) missing: {shown}{hint}")
+        raise DataError.of("errors_data.eval_missing", path=info_path, count=len(missing), shown=shown, hint=hint)
     duplicated = info["ImageID"][info["ImageID"].duplicated()].tolist()
     if duplicated:
-        raise DataError(f"{info_path}: ImageID listed twice: {', '.join(duplicated[:10])}")
+        raise DataError.of("errors_data.eval_duplicate", path=info_path, ids=", ".join(duplicated[:10]))
     return pd.DataFrame({"ImageID": info["ImageID"], "path": "eval/images/" + info["ImageID"]})

@@ -34,18 +34,18 @@ def parse_relabel_value(field: str, value: str, where: str) -> int:
                        "normal": 2, "0": 0, "1": 1, "2": 2}
         if text in mask_values:
             return mask_values[text]
-        raise DataError(f"{where}: mask value must be wear, incorrect, not wear or 0..2, got {value!r}")
+        raise DataError.of("errors_data.relabel_mask", where=where, value=value)
     if field == "gender":
         if text in GENDER_NAMES:
             return GENDER_NAMES.index(text)
         if text in ("0", "1"):
             return int(text)
-        raise DataError(f"{where}: gender value must be male, female, 0 or 1, got {value!r}")
+        raise DataError.of("errors_data.relabel_gender", where=where, value=value)
     if field == "age":
         if text.isdigit() and 0 < int(text) <= 150:
             return int(text)
-        raise DataError(f"{where}: age value must be an age in years (1..150), got {value!r}")
-    raise DataError(f"{where}: field must be mask, gender or age, got {field!r}")
+        raise DataError.of("errors_data.relabel_age", where=where, value=value)
+    raise DataError.of("errors_data.relabel_field", where=where, field=field)
 
 
 def relabel_target(text, where: str) -> str:
@@ -53,11 +53,9 @@ def relabel_target(text, where: str) -> str:
     file outside it, so it is refused rather than silently never matched."""
     path = str(text or "").strip().replace("\\", "/")
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise DataError(f"{where}: path {path!r} is absolute; write it relative to the data directory, "
-                        "e.g. train/images/000001_female_Asian_45/mask1.jpg")
+        raise DataError.of("errors_data.relabel_absolute", where=where, path=path)
     if ".." in path.split("/"):
-        raise DataError(f"{where}: path {path!r} contains '..'; write it relative to the data directory, "
-                        "without '..'")
+        raise DataError.of("errors_data.relabel_dotdot", where=where, path=path)
     return path.rstrip("/")
 
 
@@ -66,22 +64,21 @@ def read_relabel_rows(path: Path) -> list[tuple[int, dict]]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
+        raise DataError.of("errors_data.file_unreadable", path=path, reason=error.strerror or error) from None
     data = data.removeprefix(codecs.BOM_UTF8)  # stripped here, so error offsets below index `data`
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        raise DataError(f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
-                        "save the file as UTF-8") from None
+        raise DataError.of("errors_data.relabel_not_utf8", path=path, line=line, byte=data[error.start]) from None
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in RELABEL_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header path,field,value")
+            raise DataError.of("errors_data.relabel_columns", path=path, missing=", ".join(missing))
         return [(reader.line_num, row) for row in reader]
     except csv.Error as error:
-        raise DataError(f"{path}: not a readable CSV ({error}); expected header path,field,value") from None
+        raise DataError.of("errors_data.relabel_csv", path=path, error=error) from None
 
 
 def load_relabels(data_dir) -> list[dict]:

@@ -27,7 +27,7 @@ def split_by_profile(images: pd.DataFrame, val_ratio: float = 0.2, seed: int = 4
     are pooled by age band (one 60+ man and one 60+ woman: one of them is validated).
     """
     if not 0.0 <= val_ratio < 1.0:
-        raise ConfigError(f"data.val_ratio: must be in [0, 1), got {val_ratio}")
+        raise ConfigError.of("errors_data.val_ratio", val_ratio=val_ratio)
     missing = [column for column in REQUIRED_COLUMNS if column not in images.columns]
     if missing:
         raise DataError(f"split_by_profile: the image table lacks column(s) {', '.join(missing)}")

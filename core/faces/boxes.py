@@ -53,9 +53,9 @@ def _number(text: str, name: str, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise DataError(f"{where}: {name} must be a number, got {text!r}") from None
+        raise DataError.of("errors_faces.not_number", where=where, name=name, text=text) from None
     if not math.isfinite(value):
-        raise DataError(f"{where}: {name} must be a finite number, got {text!r}")
+        raise DataError.of("errors_faces.not_finite", where=where, name=name, text=text)
     return value
 
 
@@ -63,7 +63,7 @@ def parse_row(row: dict, where: str) -> FaceBox:
     """One FaceBox from a csv row (a dict by column); DataError naming `where` for a bad value."""
     path = (row.get("path") or "").strip()
     if not path:
-        raise DataError(f"{where}: path is empty")
+        raise DataError.of("errors_faces.empty_path", where=where)
     source = (row.get("source") or "").strip() or "import"
     coords = [(row.get(name) or "").strip() for name in ("x0", "y0", "x1", "y1")]
     score_text = (row.get("score") or "").strip()
@@ -72,19 +72,20 @@ def parse_row(row: dict, where: str) -> FaceBox:
     if all((row.get(name) or "").strip() for name in SIZE_COLUMNS):
         w, h = (_number(row[name].strip(), name, where) for name in SIZE_COLUMNS)
         if w <= 0 or h <= 0 or w != int(w) or h != int(h):
-            raise DataError(f"{where}: width and height must be positive whole pixels, got {w:g}x{h:g}")
+            raise DataError.of("errors_faces.bad_size", where=where, w=w, h=h)
         size = (int(w), int(h))
     if not any(coords):
         return FaceBox(path, None, score, source, size, where)
     if not all(coords):
-        raise DataError(f"{where}: x0, y0, x1, y1 must all be given (or all empty for 'no face')")
+        raise DataError.of("errors_faces.partial_box", where=where)
     x0, y0, x1, y1 = (int(round(_number(text, name, where))) for text, name in zip(coords, ("x0", "y0", "x1", "y1")))
     if min(x0, y0) < 0:
-        raise DataError(f"{where}: box ({x0}, {y0}, {x1}, {y1}) starts outside the image (negative x0/y0)")
+        raise DataError.of("errors_faces.box_negative_start", where=where, x0=x0, y0=y0, x1=x1, y1=y1)
     if x1 <= x0 or y1 <= y0:
-        raise DataError(f"{where}: box ({x0}, {y0}, {x1}, {y1}) has a negative or zero size (x1 <= x0 or y1 <= y0)")
+        raise DataError.of("errors_faces.box_empty", where=where, x0=x0, y0=y0, x1=x1, y1=y1)
     if size is not None and (x1 > size[0] or y1 > size[1]):
-        raise DataError(f"{where}: box ({x0}, {y0}, {x1}, {y1}) ends outside the {size[0]}x{size[1]} image")
+        raise DataError.of("errors_faces.box_outside", where=where, x0=x0, y0=y0, x1=x1, y1=y1, width=size[0],
+                           height=size[1])
     return FaceBox(path, (x0, y0, x1, y1), score, source, size, where)
 
 
@@ -96,13 +97,13 @@ def read_boxes(file) -> dict[str, FaceBox]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise DataError(f"{file}: cannot be read ({error.strerror})") from None
+        raise DataError.of("errors_faces.unreadable", file=file, reason=error.strerror) from None
     boxes: dict[str, FaceBox] = {}
     with handle:
         reader = csv.DictReader(handle)
         missing = [name for name in COLUMNS if name not in (reader.fieldnames or ())]
         if missing:
-            raise DataError(f"{file}: missing column(s) {', '.join(missing)} (needs {', '.join(COLUMNS)})")
+            raise DataError.of("errors_faces.missing_columns", file=file, missing=", ".join(missing), needed=", ".join(COLUMNS))
         for line, row in enumerate(reader, start=2):
             box = parse_row(row, f"{file.name} row {line}")
             kept = boxes.get(box.path)
@@ -136,7 +137,8 @@ def append_boxes(file, boxes) -> None:
         with open(file, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
         if tuple(header[:len(COLUMNS)]) != COLUMNS:
-            raise DataError(f"{file}: its columns are {', '.join(header)}; expected {', '.join(COLUMNS + SIZE_COLUMNS)}")
+            raise DataError.of("errors_faces.wrong_columns", file=file, header=", ".join(header),
+                               expected=", ".join(COLUMNS + SIZE_COLUMNS))
     with open(file, "a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if new:
@@ -167,17 +169,17 @@ def load_face_boxes(data_dir, known_paths=None) -> dict[str, FaceBox]:
     known = set(known_paths) if known_paths is not None else None
     for path, box in list(boxes.items()):
         if known is not None and path not in known:
-            raise DataError(f"{box.where}: {path} is not an image of {data_dir} "
-                            "(paths are relative to the data directory, e.g. train/images/<folder>/mask1.jpg)")
+            raise DataError.of("errors_faces.not_an_image", where=box.where, path=path, data_dir=data_dir)
         if box.size is None:
             try:
                 size = image_size(data_dir / path)
             except OSError as error:
-                raise DataError(f"{box.where}: {path} cannot be opened ({error})") from None
+                raise DataError.of("errors_faces.cannot_open", where=box.where, path=path, error=error) from None
             box = FaceBox(box.path, box.box, box.score, box.source, size, box.where)
             boxes[path] = box
         if box.box is not None and (box.box[2] > box.size[0] or box.box[3] > box.size[1]):
-            raise DataError(f"{box.where}: box {box.box} ends outside the {box.size[0]}x{box.size[1]} image {path}")
+            raise DataError.of("errors_faces.box_outside_image", where=box.where, box=box.box, width=box.size[0],
+                               height=box.size[1], path=path)
     return boxes
 
 
@@ -214,16 +216,16 @@ def import_boxes(data_dir, file, known_paths) -> int:
 
     data_dir, file = Path(data_dir), Path(file)
     if not file.is_file():
-        raise DataError(f"{file}: not found")
+        raise DataError.of("errors_faces.not_found", file=file)
     known = set(known_paths)
     checked = []
     for box in read_boxes(file).values():
         if box.path not in known:
-            raise DataError(f"{box.where}: {box.path} is not an image of {data_dir} "
-                            "(paths are relative to the data directory, e.g. train/images/<folder>/mask1.jpg)")
+            raise DataError.of("errors_faces.not_an_image", where=box.where, path=box.path, data_dir=data_dir)
         size = box.size or image_size(data_dir / box.path)
         if box.box is not None and (box.box[2] > size[0] or box.box[3] > size[1]):
-            raise DataError(f"{box.where}: box {box.box} ends outside the {size[0]}x{size[1]} image {box.path}")
+            raise DataError.of("errors_faces.box_outside_image", where=box.where, box=box.box, width=size[0], height=size[1],
+                               path=box.path)
         checked.append(FaceBox(box.path, box.box, box.score, box.source, size, box.where))
     append_boxes(boxes_path(data_dir), checked)
     return len(checked)

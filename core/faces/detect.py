@@ -19,6 +19,7 @@ import numpy as np
 from core.data.images import read_image
 from core.errors import ConfigError, DataError
 from core.faces.boxes import FaceBox, append_boxes, boxes_path, read_boxes
+from core.i18n import t
 
 DETECTOR_SOURCE = "dlib-hog"
 UNREADABLE_SOURCE = "unreadable"
@@ -31,8 +32,7 @@ def load_detector():
     try:
         import dlib
     except ImportError:
-        raise ConfigError("face detection needs the dlib-bin package: run `.venv/bin/pip install -r "
-                          "requirements.txt`, or import boxes from another detector into faceboxes.csv") from None
+        raise ConfigError.of("errors_faces.no_dlib") from None
     return dlib.get_frontal_face_detector()
 
 
@@ -75,10 +75,9 @@ class DetectSummary:
     seconds: float = 0.0
 
     def line(self) -> str:
-        parts = [f"{self.detected} images looked at ({self.found} with a face)",
-                 f"{self.already} already in the file"]
+        parts = [t("faces.detected", detected=self.detected, found=self.found), t("faces.already", already=self.already)]
         if self.unreadable:
-            parts.append(f"{len(self.unreadable)} could not be read and crop centred (first: {self.unreadable[0]})")
+            parts.append(t("faces.unreadable", count=len(self.unreadable), first=self.unreadable[0]))
         return "; ".join(parts)
 
 

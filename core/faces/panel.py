@@ -10,15 +10,10 @@ from core.errors import MaskLabError
 from core.faces.boxes import boxes_path, correct_box
 from core.faces.detect import detect_faces
 from core.faces.view import box_caption, draw_face_boxes, face_summary
+from core.i18n import t
 from core.ui import show_error
 
-HELP = ("A crop around the face (the **FaceCrop** step on the Augmentation page) keeps what the task needs "
-        "(lecture 3, pre-processing). Boxes live in `faceboxes.csv` beside `train/`; the images are never edited. "
-        "The bundled detector (dlib's HOG) finds most unmasked faces and few masked ones; images without a "
-        "box crop a centred box. Boxes from another detector import with `python -m core faces --import FILE`.")
-
-BOX_HELP = {"x0": "Left edge, pixels from the image's left", "y0": "Top edge, pixels from the image's top",
-            "x1": "Right edge (exclusive), pixels from the left", "y1": "Bottom edge (exclusive), pixels from the top"}
+BOX_NAMES = ("x0", "y0", "x1", "y1")  # their help: faces.box_help.<name>
 
 
 def face_boxes_controls(data_dir, all_paths: list[str]) -> dict | None:
@@ -26,26 +21,25 @@ def face_boxes_controls(data_dir, all_paths: list[str]) -> dict | None:
     try:
         boxes, line = face_summary(data_dir, all_paths)
     except MaskLabError as error:
-        show_error(error, f"Fix or remove {boxes_path(data_dir)}.")
+        show_error(error, t("faces.fix_file", path=boxes_path(data_dir)))
         return None
     summary_line = st.empty()  # rewritten after a detection in this run
-    summary_line.markdown(f"Face boxes: {line}", help=HELP)
+    summary_line.markdown(t("faces.summary", line=line), help=t("faces.help"))
     missing = [path for path in all_paths if path not in boxes]
-    if missing and st.button(f"Detect faces in {len(missing)} images", key="data_faces_detect",
-                             help="Resumable: images already in faceboxes.csv are skipped, so stopping loses little."):
-        bar = st.progress(0.0, text="Detecting faces")
+    if missing and st.button(t("faces.detect", count=len(missing)), key="data_faces_detect",
+                             help=t("faces.detect_help")):
+        bar = st.progress(0.0, text=t("faces.detecting"))
         try:
             summary = detect_faces(data_dir, missing,
                                    progress=lambda done, total: bar.progress(done / max(total, 1),
-                                                                             text=f"Detecting faces: {done}/{total}"))
+                                                                             text=t("faces.detecting_progress", done=done, total=total)))
         except MaskLabError as error:
             show_error(error)
             return None
         st.success(summary.line())
         boxes, line = face_summary(data_dir, all_paths)
-        summary_line.markdown(f"Face boxes: {line}", help=HELP)
-    show = st.checkbox("Draw face boxes", value=True, key="data_faces_show",
-                       help="Green: the face box; orange: the centred box used where none was found.")
+        summary_line.markdown(t("faces.summary", line=line), help=t("faces.help"))
+    show = st.checkbox(t("faces.draw"), value=True, key="data_faces_show", help=t("faces.draw_help"))
     return boxes if show else None
 
 
@@ -67,19 +61,18 @@ def correct_box_panel(data_dir, paths: list[str], boxes: dict | None) -> None:
     if not paths:
         return
     boxes = boxes or {}
-    with st.expander("Correct a face box"):
-        path = st.selectbox("Image", paths, key="data_faces_fix_path", help="One of the gallery's images.",
+    with st.expander(t("faces.correct")):
+        path = st.selectbox(t("faces.image"), paths, key="data_faces_fix_path", help=t("faces.image_help"),
                             format_func=lambda p: p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1])
         current = boxes.get(path)
         start = current.box if current is not None and current.box is not None else (96, 112, 288, 352)
         columns = st.columns(4)
         values = [column.number_input(name, min_value=0, value=int(v), step=4, key=f"data_faces_fix_{name}",
-                                      help=BOX_HELP[name])
-                  for column, name, v in zip(columns, ("x0", "y0", "x1", "y1"), start)]
+                                      help=t(f"faces.box_help.{name}"))
+                  for column, name, v in zip(columns, BOX_NAMES, start)]
         st.image(draw_face_boxes(data_dir, [path], {path: _preview(path, values)}), width=220,
-                 caption=f"now: {box_caption(current)}")
-        if st.button("Save correction", key="data_faces_fix_save",
-                     help="Appends a 'hand' row to faceboxes.csv; it overrides any detection of this image."):
+                 caption=t("faces.now", caption=box_caption(current)))
+        if st.button(t("faces.save"), key="data_faces_fix_save", help=t("faces.save_help")):
             try:
                 from core.data.images import image_size
 
@@ -87,7 +80,7 @@ def correct_box_panel(data_dir, paths: list[str], boxes: dict | None) -> None:
             except (MaskLabError, OSError) as error:
                 show_error(error)
             else:
-                st.success(f"Saved: {path} now crops ({', '.join(map(str, values))}).")
+                st.success(t("faces.saved", path=path, box=", ".join(map(str, values))))
 
 
 def _preview(path: str, values):

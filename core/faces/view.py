@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 
 from core.augment.face_crop import crop_box
 from core.faces.boxes import FaceBox, boxes_path, coverage, load_face_boxes
+from core.i18n import t
 
 FOUND, FALLBACK = (40, 220, 60), (255, 150, 0)
 
@@ -32,23 +33,21 @@ def draw_face_boxes(data_dir, paths, boxes: dict[str, FaceBox], width: int = 3) 
 
 def box_caption(box: FaceBox | None) -> str:
     if box is None:
-        return "not looked at yet"
+        return t("faces.not_looked")
     if box.box is None:
-        return f"no face ({box.source}): centred crop"
-    return f"face {box.score:.2f} ({box.source})"
+        return t("faces.no_face", source=box.source)
+    return t("faces.face", score=box.score, source=box.source)
 
 
 def face_summary(data_dir, paths) -> tuple[dict[str, FaceBox], str]:
     """The boxes in force and one line for the page: how many images have a face, from which source."""
     if not boxes_path(data_dir).exists():
-        return {}, (f"No {boxes_path(data_dir).name} yet: detect faces (button below, or "
-                    f"`python -m core faces --data-dir {data_dir}`) or import boxes in the same format.")
+        return {}, t("faces.no_file", name=boxes_path(data_dir).name, data_dir=data_dir)
     boxes = load_face_boxes(data_dir)
     found = coverage(boxes, paths)
     sources = ", ".join(f"{count} {source}" for source, count in sorted(found["by_source"].items()))
-    return boxes, (f"**{found['face_share']:.0%}** of {found['images']} images have a face box"
-                   f"{f' ({sources})' if sources else ''}; {found['images'] - found['looked']} not looked at yet; "
-                   "the rest crop a centred box (orange).")
+    return boxes, t("faces.coverage", share=found["face_share"], images=found["images"],
+                    sources=f" ({sources})" if sources else "", not_looked=found["images"] - found["looked"])
 
 
 def preview_face_boxes(data_dir, paths, pipeline) -> tuple[list | None, str | None]:
@@ -61,7 +60,7 @@ def preview_face_boxes(data_dir, paths, pipeline) -> tuple[list | None, str | No
         return None, None
     boxes = face_boxes_for(data_dir, paths)
     found = sum(box is not None for box in boxes)
-    note = f"FaceCrop: {found} of {len(paths)} preview images have a face box; the others crop a centred box."
+    note = t("faces.preview_note", found=found, count=len(paths))
     if not boxes_path(data_dir).exists():
-        note += f" No {boxes_path(data_dir).name} yet: detect faces on the Data page (Gallery tab)."
+        note += t("faces.preview_no_file", name=boxes_path(data_dir).name)
     return boxes, note

@@ -333,3 +333,89 @@ def test_transforms_read_from_the_library_alone_are_editable_with_docstring_help
     assert not page.exception and not page.error
     assert page.session_state["aug_pipeline"].steps[1].args["limit"] == (-5.0, 5.0)
     assert any(c.startswith("draw 1 · 192x256") for row in preview_captions(page) for c in row)
+
+
+def test_the_augmentation_page_in_korean(demo_data_dir):
+    """Issue #16: titles, the lecture quotes, the editor's labels, purposes and help, a bad value and a
+    damaging order explained in Korean."""
+    from core.i18n import text
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == text("ko", "augmentation.title")
+    lecture = at.expander[0].markdown[0].value
+    assert "3강" in lecture and "데이터 다양화 시키기!" in lecture and "transforms를 compose 할 때는 신중하게 생각하자" in lecture
+    assert step_titles(at) == ["1. Resize", "2. Normalize"]
+    assert any(text("ko", "augment_catalogue.purposes.Resize") in m.value for m in at.markdown)
+    height = at.number_input(key=f"aug_{uid_of(at, 0)}_height")
+    assert height.help == "출력 높이 (픽셀)"
+    assert at.number_input(key="aug_seed_0").label == "시드(seed)"
+    assert [tab.label for tab in at.tabs] == ["시간 측정", "Albumentations와 torchvision 비교", "순서 실험",
+                                              "내보내기 / 가져오기"]
+    assert preview_captions(at)[0][1] == "뽑기 1 · 192x256"
+
+    height.set_value(0).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["step 1 (Resize): height: 0은(는) 최솟값 1보다 작습니다"]
+    assert any(text("ko", "augmentation.fix_to_preview") == w.value for w in at.warning)
+    at.number_input(key=f"aug_{uid_of(at, 0)}_height").set_value(256).run()
+    add_step(at, "ColorJitter")
+    at.button(key=f"aug_{uid_of(at, 1)}_down").click().run()
+    assert not at.exception
+    assert any(w.value.startswith("step 3 (ColorJitter)이(가) Normalize 뒤에서 실행됩니다") for w in at.warning)
+
+
+def test_the_english_augmentation_page_stays_english(page):
+    assert page.title[0].value == "Augmentation lab"
+    assert page.number_input(key="aug_seed_0").label == "Seed"
+    assert page.number_input(key=f"aug_{uid_of(page, 0)}_height").help == "Output height in pixels"
+
+
+def test_a_bad_pipeline_file_is_refused_in_korean(demo_data_dir):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    at.file_uploader(key="aug_import").set_value(("bad.yaml", b"transform: [1, 2", "application/x-yaml")).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("bad.yaml: JSON도 YAML도 아닙니다") and "위의 파이프라인은 바뀌지 않았습니다." in message
+    assert step_titles(at) == ["1. Resize", "2. Normalize"]
+
+
+@pytest.mark.parametrize("preset", ["baseline", "competition", "face_crop"])
+def test_every_parameter_of_a_shipped_preset_has_korean_help(demo_data_dir, preset):
+    """ko/params_augment.yaml and augment_catalogue.yaml cover every widget the shipped presets draw."""
+    import re
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    at.selectbox(key="aug_preset_name").select(preset)
+    at.button(key="aug_load_preset").click().run()
+    assert not at.exception
+    uids = {step.uid for step in at.session_state["aug_pipeline"].steps}
+    widgets = [w for kind in ("number_input", "slider", "selectbox", "checkbox", "text_input")
+               for w in getattr(at, kind) if re.fullmatch(r"aug_(\d+)_(?!enabled$).+", w.key or "")
+               and int(w.key.split("_")[1]) in uids]
+    assert len(widgets) > 2 * len(uids)
+    english = [w.key for w in widgets if not re.search(r"[\uac00-\ud7a3]", w.help or "")]
+    assert not english, f"widgets without Korean help: {english}"
+
+
+def test_a_library_transform_says_what_it_does_in_korean(demo_data_dir):
+    from core.i18n import text
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    add_step(at, "Sharpen")
+    assert any("커널 방식이나 가우시안 방식으로 이미지를 선명하게 합니다." in m.value for m in at.markdown)
+    sharpen = uid_of(at, 1)
+    assert at.slider(key=f"aug_{sharpen}_alpha").help == "선명하게 하는 효과가 보이는 정도의 범위"
+    assert at.selectbox(key="aug_add_name").label == text("ko", "augmentation.transform")

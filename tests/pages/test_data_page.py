@@ -257,3 +257,36 @@ def test_distributions_name_every_class_write_the_counts_and_explain_the_colours
         layers = chart_spec(chart_titled(page, f"{attribute} (images)"))["layer"]
         assert layers[1]["encoding"]["text"]["field"] == "count_text"
         assert layers[0]["encoding"]["x"]["axis"]["labelOverlap"] is False
+
+
+def test_the_data_page_in_korean(demo_data_dir):
+    """Issue #16: titles, tabs, widget labels and help, metrics, chart titles, table headers and the EDA sentences
+    in Korean; the lecture's EDA and data-spec text quoted from the Korean notes."""
+    from core.i18n import text
+
+    at = run_page(PAGE, demo_data_dir, state={"lang": "ko"})
+    assert_no_exception(at)
+    assert at.title[0].value == "데이터" and at.caption[0].value == text("ko", "data.caption")
+    assert [tab.label for tab in at.tabs][:2] == ["스펙 요약", "메타데이터"]
+    lecture = at.expander[0]
+    assert lecture.label == text("ko", "data.lecture_expander")
+    assert "탐색적 데이터 분석" in lecture.markdown[0].value and "데이터 스펙 요약본" in lecture.markdown[0].value
+    assert metric_values(at)["학습(train) 이미지"] == "84"
+    sample = at.select_slider(key="data_stats_sample")
+    assert sample.label == "표본 크기" and sample.help == text("ko", "data.sample_size_help")
+    assert at.radio(key="data_table_unit").options == ["이미지", "사람"]
+    assert "마스크: 가장 많은 것은 **wear** (60)" in all_text(at)
+    assert "표본 이미지의 밝기" in chart_titles(at) and "마스크 (이미지)" in chart_titles(at)
+    assert dataframe_with(at, "파일", "내용", "행 / 파일 수").set_index("파일").loc["eval/info.csv", "행 / 파일 수"] == "28"
+    assert "노년 경계" in dataframe_with(at, "노년 경계", "노년 구간 사람 수").columns
+
+
+def test_the_data_page_explains_a_missing_folder_in_korean(tmp_path):
+    at = run_page(PAGE, tmp_path / "nowhere", state={"lang": "ko"})
+    assert_no_exception(at)
+    assert "찾을 수 없습니다" in at.error[0].value and "홈 페이지에서 데이터 폴더를 고르세요" in at.error[0].value
+
+
+def test_the_english_data_page_stays_english(page):
+    assert page.title[0].value == "Data" and [tab.label for tab in page.tabs][0] == "Spec summary"
+    assert page.select_slider(key="data_stats_sample").label == "Sample size"

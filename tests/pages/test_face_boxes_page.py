@@ -60,3 +60,21 @@ def test_the_augmentation_preview_crops_to_the_face(demo_copy):
     assert_no_exception(at)
     assert "FaceCrop: 0 of 4 preview images have a face box" in all_text(at)
     assert "No faceboxes.csv yet" in all_text(at)
+
+
+def test_face_boxes_in_korean_and_a_bad_correction_refused_in_korean(demo_copy):
+    """Issue #16: the face-box parts of the Data page, and the error of a wrong box, in Korean."""
+    from core.i18n import text
+
+    shutil.copy(demo_copy / FACEBOX_TRUTH_NAME, boxes_path(demo_copy))
+    at = run_page("1_Data.py", demo_copy, state={"lang": "ko"})
+    assert_no_exception(at)
+    assert "이미지 84장 중 **100%**에 얼굴 박스가 있습니다 (84 truth)" in all_text(at)
+    assert at.checkbox(key="data_faces_show").label == text("ko", "faces.draw")
+    assert all(c.endswith(" · 얼굴 1.00 (truth)") for c in at.image[1].captions)
+    assert at.number_input(key="data_faces_fix_x0").help == text("ko", "faces.box_help.x0")
+    for name, value in zip(("x0", "x1"), (300, 80)):
+        at.number_input(key=f"data_faces_fix_{name}").set_value(value)
+    at.button(key="data_faces_fix_save").click().run()
+    assert_no_exception(at)
+    assert any("크기가 0 이하입니다" in str(error.value) for error in at.error)

@@ -181,3 +181,36 @@ def test_use_the_demo_dataset_logs_no_widget_state_warning(home, demo_data_dir, 
     assert_no_exception(home)
     assert home.text_input(key="data_dir_input").value == str(demo_data_dir)
     assert not [r for r in caplog.records if "set via the Session State API" in r.getMessage()]
+
+
+def test_the_home_page_in_korean_quotes_the_lecture_and_explains_errors(demo_data_dir, monkeypatch):
+    """Issue #16: the page's text, help and errors in Korean; the lecture quoted from the Korean notes."""
+    from core.i18n import text
+
+    monkeypatch.setenv("MASKLAB_DEMO_DIR", str(demo_data_dir))
+    at = run_page("app.py", demo_data_dir, state={"lang": "ko"})
+    assert_no_exception(at)
+    assert at.title[0].value == text("ko", "home.title")
+    assert [h.value for h in at.header][:2] == [text("ko", "home.your_data"), text("ko", "home.problem")]
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert "내가 지금 풀어야 할 문제가 무엇인가?" in markdown and "Image + Classification Model = Class" in markdown
+    assert "Competition의 경우는 x" in all_text(at)
+    assert metrics(at)[text("ko", "home.train_images")] == "84"
+    young = at.number_input(key="age_edge_young")
+    assert young.label == "청년 / 중년 경계" and young.help == text("ko", "home.young_edge_help", default=30)
+    assert at.text_input(key="data_dir_input").label == text("ko", "home.data_dir_label")
+    assert "데이터 페이지" in [link.proto.label for link in at.get("page_link")]
+    assert "연령 >=60" in dataframe_with(at, "마스크", "성별").columns
+
+    young.set_value(70).run()  # the error of a bad pair of edges, in Korean, with what stays selected
+    assert_no_exception(at)
+    assert at.error[0].value.startswith("age_edges: 0 < 청년 경계 < 노년 경계 <= 150이어야 합니다")
+    assert "이전 경계가 그대로 선택되어 있습니다: 30, 60" in at.error[0].value
+    at.text_input(key="data_dir_input").input(str(demo_data_dir / "missing")).run()
+    assert "찾을 수 없습니다" in at.error[0].value and "이전 데이터 폴더가 그대로 선택되어 있습니다" in at.error[0].value
+
+
+def test_the_english_home_page_stays_english(home):
+    assert home.title[0].value == "Mask Lab" and home.header[0].value == "Your data"
+    assert home.number_input(key="age_edge_young").label == "Young / middle edge"
+    assert not any("강" in m.value for m in home.markdown)
