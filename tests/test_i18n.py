@@ -21,6 +21,10 @@ ENGLISH_WORDS = re.compile(r"[A-Za-z][a-z']+(?:[ \-][A-Za-z][a-z']+){2,}")
 VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
          "pages/3_Loader.py",
          "core/loader/charts.py",
+         "pages/4_Training.py",
+         "core/train/follow.py",
+         "core/train/charts.py",
+         "pages/5_Runs.py",
          ]
 
 
