@@ -307,3 +307,30 @@ def test_the_page_in_korean_shows_the_korean_catalogue_and_english_stays_english
     assert english.title[0].value == "Training" and english.selectbox(key="train_base").label == "Start from"
     assert english.number_input(key="cfg_optim.lr").help.startswith("Peak learning rate")
     assert "built-in: Resize to data.image_size + Normalize" in english.selectbox(key="cfg_augment.train").options
+
+
+def test_a_broken_starting_config_is_named_in_korean_with_its_file(demo_data_dir, runs_dir, monkeypatch):
+    """A config error raised in English for the CLI (core.config) reads in Korean on a Korean page, file and inner
+    error included."""
+    from core.i18n import text
+
+    broken = runs_dir / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text("train: {epochs: 0}\n")
+    monkeypatch.setenv("MASKLAB_LANG", "ko")  # AppTest formats chosen values in the test's thread (see above)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert text("ko", "training.source_run", run="broken") in at.selectbox(key="train_base").options
+    at.selectbox(key="train_base").select("run broken").run()
+    assert not at.exception, at.exception
+    message = at.error[0].value
+    assert message.startswith(f"{broken / 'config.yaml'}: train.epochs: 0은(는) 최솟값 1보다 작습니다\n\n")
+    assert message.endswith(text("ko", "training.pick_another_start"))
+
+    monkeypatch.delenv("MASKLAB_LANG")
+    from core.config import load_config
+    from core.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"config\.yaml: train\.epochs: 0 is below the minimum 1 \(Training epochs\)$"):
+        load_config(broken / "config.yaml")  # the CLI's words are unchanged
