@@ -170,9 +170,10 @@ def check_model_name_form(name: str) -> None:
     import difflib
 
     close = difflib.get_close_matches(name, MODEL_NAMES, n=3, cutoff=0.6)
-    hint = f"; close names: {', '.join(close)}" if close else ""
-    raise ConfigError(f"model.name: {name!r} is not one of {', '.join(MODEL_NAMES)}, nor timm/<name> for a timm "
-                      f"architecture (e.g. timm/{name}){hint}")
+    if close:
+        raise ConfigError.of("errors_config.not_a_model_close", name=name, names=", ".join(MODEL_NAMES),
+                             close=", ".join(close))
+    raise ConfigError.of("errors_config.not_a_model", name=name, names=", ".join(MODEL_NAMES))
 
 
 def config_to_dict(config: ExperimentConfig) -> dict:
@@ -205,15 +206,18 @@ def load_config(path=None, overrides=()) -> ExperimentConfig:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except OSError as error:
-            raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
+            raise ConfigError.of("errors_config.cannot_read", path=path, reason=error.strerror) from None
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML ({error})") from None
+            raise ConfigError.of("errors_config.not_yaml", path=path, error=error) from None
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected sections {', '.join(SECTIONS)}, got {type(data).__name__}")
+            raise ConfigError.of("errors_config.not_sections", path=path, sections=", ".join(SECTIONS),
+                                 kind=type(data).__name__)
     try:
         config = config_from_dict(data)
     except ConfigError as error:
-        raise ConfigError(f"{path}: {error}" if path else str(error)) from None
+        if path is None:
+            raise
+        raise ConfigError.of("errors_config.in_file", path=path, error=error) from None
     for override in overrides or ():
         config = apply_override(config, override)
     return config
@@ -235,11 +239,10 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
     except DataError as error:
         raise ConfigError(str(error)) from None
     if not 0.0 < config.train.ema_decay < 1.0:
-        raise ConfigError(f"train.ema_decay: {config.train.ema_decay} must be strictly between 0 and 1 "
-                          f"(e.g. 0.999)")
+        raise ConfigError.of("errors_config.ema_decay", value=config.train.ema_decay)
     if config.train.average == "swa" and config.train.average_epochs > config.train.epochs:
-        raise ConfigError(f"train.average_epochs: {config.train.average_epochs} is more than train.epochs "
-                          f"({config.train.epochs}); average fewer epochs or train longer")
+        raise ConfigError.of("errors_config.average_epochs", average_epochs=config.train.average_epochs,
+                             epochs=config.train.epochs)
     from core.train.models import check_model_name  # timm is imported only for a timm/ name
 
     check_model_name(config.model.name)
@@ -251,8 +254,8 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
                                       ("train.average", config.train.average == "best")):
             if needs_validation:
                 section, name = key.split(".")
-                raise ConfigError(f"{key}: {getattr(getattr(config, section), name)} needs a validation set and "
-                                  f"train.final_fit=true has none; change {key} or turn train.final_fit off")
+                raise ConfigError.of("errors_config.needs_validation", setting=key,
+                                     value=getattr(getattr(config, section), name))
     cores = available_cores()
     if config.loader.num_workers > cores:
         if warn is not None:
@@ -272,10 +275,10 @@ def find_param(key: str) -> Param:
     section_name, _, name = key.partition(".")
     section_fields = {f.name: f for f in dataclasses.fields(ExperimentConfig)}
     if section_name not in section_fields or not name:
-        raise ConfigError(f"unknown key {key} (sections: {', '.join(SECTIONS)}; write section.key=value)")
+        raise ConfigError.of("errors_config.unknown_section", setting=key, sections=", ".join(SECTIONS))
     params = {p.name: p for p in params_of(section_fields[section_name].default_factory)}
     if name not in params:
-        raise ConfigError(f"unknown key {key} (known keys here: {', '.join(params)})")
+        raise ConfigError.of("errors_config.unknown_key", setting=key, known=", ".join(params))
     return params[name]
 
 
@@ -284,7 +287,7 @@ def apply_override(config: ExperimentConfig, assignment: str) -> ExperimentConfi
     key, sep, text = assignment.partition("=")
     key = key.strip()
     if not sep:
-        raise ConfigError(f"--set {assignment}: expected section.key=value, e.g. train.epochs=3")
+        raise ConfigError.of("errors_config.not_assignment", assignment=assignment)
     value = find_param(key).parse(text, where=key)
     data = config_to_dict(config)
     section, name = key.split(".", 1)

@@ -105,7 +105,10 @@ def localized_error(error: BaseException) -> str:
     """An error in the session's language: ours by their key (core.errors.MaskLabError.of), others as raised."""
     key = getattr(error, "key", None)
     if key:
-        return t(key, **getattr(error, "values", {}))
+        # An error that wraps another (a config file's bad key) names the inner one in the same language.
+        values = {name: localized_error(value) if isinstance(value, BaseException) else value
+                  for name, value in getattr(error, "values", {}).items()}
+        return t(key, **values)
     return str(error)
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.access import require_access
 from core.errors import MaskLabError
+from core.i18n import has_text, param_help, t
 from core.loader import available_cores, validate_loader_config
 from core.loader.charts import class_count_chart, throughput_chart, throughput_table
 from core.loader.config import LoaderConfig
@@ -18,35 +19,11 @@ from core.widgets import param_widget
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
-st.set_page_config(page_title="Loader · Mask Lab", layout="wide")
-st.title("Loader")
-st.markdown(
-    "The **Dataset** turns one file into one sample; the **DataLoader** makes using it efficient: order "
-    "(sampler), batches, worker processes, pinned memory. Keeping the two apart means one DataLoader "
-    "setup serves any Dataset. A pipeline runs only as fast as its slowest stage: when decoding and "
-    "augmenting cannot keep up, the GPU waits — measure below which stage limits you.")
-with st.expander("Dataset vs DataLoader (lecture 4)"):
-    st.markdown(
-        "- **Keep them apart.** Each has one job, and that is what makes them reusable: the Dataset turns "
-        "the raw data into the form you want, one sample at a time; the DataLoader is a utility that draws "
-        "from it efficiently. Swap the Dataset and the same DataLoader setup still works — you do not "
-        "write a new loader per dataset.\n"
-        "- **A Dataset** subclasses `torch.utils.data.Dataset`: `__init__` holds the metadata (where the "
-        "files are), `__getitem__` reads one file and returns the sample, `__len__` says how many there "
-        "are. Without `__getitem__` and `__len__` the DataLoader fails.\n"
-        "- **Map-style dataset** (the usual kind, and this app's): it has an index, so `data[index]` "
-        "returns one sample; it declares `__getitem__` and `__len__`. Samplers work on map-style "
-        "datasets: they decide the order of the indices.\n"
-        "- **Iterable-style dataset**: it yields samples as a stream (`__iter__`), for data that is hard "
-        "to read in random order or whose batch size depends on the data (dynamic batch sizes). Rarely "
-        "used today; no sampler or shuffle applies to it.\n"
-        "- **A custom sampler** implements `__iter__` (the indices) and `__len__`; the ready-made ones are "
-        "Sequential, Random (with or without replacement, with num_samples), SubsetRandom, WeightedRandom, "
-        "BatchSampler (whole batches of indices) and DistributedSampler (with DistributedDataParallel).\n"
-        "- **worker_init_fn** runs once in each worker process as it starts; here it seeds each worker's "
-        "random streams so workers draw different augmentations and a run repeats exactly.\n"
-        "- Reference: [torch.utils.data.DataLoader](https://pytorch.org/docs/stable/data.html"
-        "#torch.utils.data.DataLoader).")
+st.set_page_config(page_title=t("loader.page_title"), layout="wide")
+st.title(t("loader.title"))
+st.markdown(t("loader.intro"))
+with st.expander(t("loader.lecture_title")):
+    st.markdown(t("loader.lecture"))
 
 VERSION_KEY, SWEEP_KEY, NOTE_KEY = "loader_widgets_version", "loader_sweep", "loader_note"
 settings = section_to_dict(loader_config_from_session(st.session_state) or LoaderConfig())
@@ -56,16 +33,14 @@ try:
     data_dir = current_data_dir()
     scan = load_train_scan(data_dir)
 except MaskLabError as error:
-    show_error(error, "Choose a valid data directory on the home page.")
+    show_error(error, t("loader.choose_data_dir"))
     st.stop()
 
-pipeline_choice = st.selectbox("Pipeline (augmentation file)", pipeline_choices(), key="loader_pipeline",
-                               help="The per-image pipeline the loader feeds: the benchmark's, a file saved on the "
-                                    "Augmentation page, a preset, or any file by path. Its first Resize sets the "
-                                    "size that reduced-size decoding and the cache use.")
+pipeline_choice = st.selectbox(t("loader.pipeline"), pipeline_choices(), key="loader_pipeline",
+                               help=t("loader.pipeline_help"))
 typed_path = ""
 if pipeline_choice == TYPED_PIPELINE:
-    typed_path = st.text_input("Pipeline file path (.yaml, .yml or .json)", key="loader_pipeline_path")
+    typed_path = st.text_input(t("loader.pipeline_path"), key="loader_pipeline_path")
 try:
     pipeline_ref = pipeline_source(pipeline_choice, typed_path)
     pipeline = load_pipeline_source(pipeline_ref)
@@ -73,15 +48,16 @@ except MaskLabError as error:
     show_error(error)
     pipeline_ref = pipeline = None
 
-st.header("DataLoader parameters")
+st.header(t("loader.parameters"))
 values = {}
 params = params_of(LoaderConfig)
 columns = st.columns(3)
 for number, param in enumerate(params):
     key = f"loader_{param.name}_{version}"
     with columns[number % 3]:
-        values[param.name] = param_widget(param, key=key, value=settings.get(param.name))
-st.caption(f"This machine has {available_cores()} CPU cores for workers.")
+        values[param.name] = param_widget(param, key=key, value=settings.get(param.name),
+                                         help=param_help(f"loader.{param.name}", param.help))
+st.caption(t("loader.cores", cores=available_cores()))
 note = st.session_state.pop(NOTE_KEY, None)
 if note:
     st.info(note)
@@ -99,61 +75,52 @@ if note:  # redraw the widgets from the stored settings, shuffle unticked, and s
     st.session_state[VERSION_KEY] += 1
     st.rerun()
 if config.sampler == "distributed":
-    st.info("DistributedSampler belongs to multi-GPU training: `torchrun --nproc_per_node=N -m core train ...` "
-            "starts N processes (DistributedDataParallel) and the sampler gives each its own share of the "
-            "images, none twice. In a single process, as on this page and in `python -m core train`, it does not "
-            "apply: training then stops with an error naming loader.sampler. The class chart and the batch "
-            "preview below show rank 0's share of a 2-process run.")
+    st.info(t("loader.distributed"))
 
-st.header("Class balance of the first batches")
-batches = st.number_input("batches to draw", min_value=1, max_value=500, value=10, key="loader_count_batches")
+st.header(t("loader.class_balance"))
+batches = st.number_input(t("loader.batches"), min_value=1, max_value=500, value=10, key="loader_count_batches")
 try:
     counts = sampled_class_counts(scan.images["label"], config, batches=int(batches))
     st.altair_chart(class_count_chart(counts), width="stretch")
-    st.caption("Share of each class among the sampled images vs in the whole training set "
-               "(choose sampler=weighted_random to see the imbalance evened out)."
-               + (" Sampled: rank 0 of 2 processes." if config.sampler == "distributed" else ""))
+    st.caption(t("loader.class_caption") + (t("loader.class_caption_rank0") if config.sampler == "distributed" else ""))
 except MaskLabError as error:
     show_error(error)
 
-st.header("One batch")
-if st.button("Preview a batch", key="loader_preview", disabled=pipeline is None):
+st.header(t("loader.one_batch"))
+if st.button(t("loader.preview"), key="loader_preview", disabled=pipeline is None):
     try:
         # Only the memmap cache is built here; with cache=none there is nothing to show progress of.
-        cache_progress = st_progress_callback("Building the image cache") if config.cache == "memmap" else None
+        cache_progress = st_progress_callback(t("loader.building_cache")) if config.cache == "memmap" else None
         dataset = preview_dataset(data_dir, pipeline, config, scan=scan, progress=cache_progress)
         images, captions, batch_len = preview_batch(dataset, config)
         if batch_len > len(images):
-            st.caption(f"The first {len(images)} of the batch's {batch_len} images (batch_size "
-                       f"{config.batch_size}); the rest are drawn the same way.")
+            st.caption(t("loader.part_of_batch", shown=len(images), total=batch_len, batch_size=config.batch_size))
         st.image(images, caption=captions, width=110)
     except MaskLabError as error:
         show_error(error)
 
-st.header("Throughput sweep")
-st.markdown("images/s of the starter code (PIL + torchvision Resize/ToTensor/Normalize), this app's default "
-            "loader (reduced-size JPEG decoding, uint8 until the batch is normalised) and the cached loader, "
-            "for each num_workers x batch_size, measured in the same run.")
+st.header(t("loader.sweep"))
+st.markdown(t("loader.sweep_intro"))
 sweep_columns = st.columns(4)
 workers = sweep_columns[0].multiselect("num_workers", list(range(available_cores() + 1)),
                                        default=list(range(min(available_cores(), 2) + 1)), key="loader_sweep_workers")
 batch_sizes = sweep_columns[1].multiselect("batch_size", [8, 16, 32, 64, 128], default=[16, 64],
                                            key="loader_sweep_batch_sizes")
-images_per_row = sweep_columns[2].number_input("images per measurement", min_value=16, max_value=100_000,
+images_per_row = sweep_columns[2].number_input(t("loader.sweep_images"), min_value=16, max_value=100_000,
                                                value=256, key="loader_sweep_images")
-time_model = sweep_columns[3].checkbox("time a resnet18 step", value=True, key="loader_sweep_model",
-                                       help="One training step on a batch: is feeding or the model the bottleneck?")
-if st.button("Run the sweep", key="loader_sweep_run", disabled=not workers or not batch_sizes or pipeline is None):
+time_model = sweep_columns[3].checkbox(t("loader.sweep_model"), value=True, key="loader_sweep_model",
+                                       help=t("loader.sweep_model_help"))
+if st.button(t("loader.sweep_run"), key="loader_sweep_run", disabled=not workers or not batch_sizes or pipeline is None):
     from core.loader.bench import run_sweep
 
     try:
-        with st.status("Measuring...", expanded=True) as status:
+        with st.status(t("loader.measuring_status"), expanded=True) as status:
             result = run_sweep(data_dir, pipeline, workers=sorted(workers),
                                batch_sizes=sorted(batch_sizes), max_images=int(images_per_row),
                                model="resnet18" if time_model else None,
-                               progress=st_progress_callback("Measuring"),
-                               cache_progress=st_progress_callback("Building the image cache"))
-            status.update(label="Sweep done", state="complete")
+                               progress=st_progress_callback(t("loader.measuring")),
+                               cache_progress=st_progress_callback(t("loader.building_cache")))
+            status.update(label=t("loader.sweep_done"), state="complete")
         st.session_state[SWEEP_KEY] = result
     except MaskLabError as error:
         show_error(error)
@@ -168,34 +135,34 @@ if result:
         st.info(note)
     feed, model_speed = result["feed_images_per_s"], result["model_images_per_s"]
     metrics = st.columns(3)
-    metrics[0].metric("fastest feeding, images/s", f"{feed:.0f}")
-    metrics[1].metric("model step, images/s", "not timed" if model_speed is None else f"{model_speed:.1f}")
-    metrics[2].metric("bottleneck", result["bottleneck"])
+    metrics[0].metric(t("loader.fastest_feeding"), f"{feed:.0f}")
+    metrics[1].metric(t("loader.model_step"), t("loader.not_timed") if model_speed is None else f"{model_speed:.1f}")
+    bottleneck = result["bottleneck"]
+    metrics[2].metric(t("loader.bottleneck"), t(f"loader.bottlenecks.{bottleneck}")
+                      if has_text(f"loader.bottlenecks.{bottleneck}") else bottleneck)
     recommended = result["recommended"]
-    st.subheader("Recommended for this machine")
+    st.subheader(t("loader.recommended"))
     st.json(recommended)  # only what the sweep measured
 
     def use_recommended():
         st.session_state[LOADER_CONFIG_KEY] = apply_recommended(section_to_dict(config), recommended)
         st.session_state[VERSION_KEY] += 1  # new widget keys: the widgets start from the new values
 
-    st.button("Use the recommended settings", key="loader_apply", on_click=use_recommended,
-              help="Takes over the measured settings shown above (batch_size included); the others stay yours.")
+    st.button(t("loader.use_recommended"), key="loader_apply", on_click=use_recommended,
+              help=t("loader.use_recommended_help"))
 
-st.header("Export to the trainer's config")
+st.header(t("loader.export"))
 exported_ref = pipeline_ref if pipeline is not None else None
 st.code(loader_yaml(config, exported_ref), language="yaml")
 if exported_ref is None:
-    st.caption("The benchmark pipeline is not a file: choose a saved pipeline or preset to export augment.train too.")
-st.download_button("Download loader.yaml", loader_yaml(config, exported_ref), file_name="loader.yaml",
+    st.caption(t("loader.benchmark_not_a_file"))
+st.download_button(t("loader.download"), loader_yaml(config, exported_ref), file_name="loader.yaml",
                    key="loader_download")
-target = st.text_input("Experiment config file to update (its loader: section and augment.train are replaced)",
-                       value="configs/my_experiment.yaml", key="loader_export_path",
-                       help="A .yaml file under " + " or ".join(map(str, config_folders())) + "; a relative path "
-                            "starts at the app's folder. Run directories are never written here.")
-if st.button("Write to the config", key="loader_export"):
+target = st.text_input(t("loader.target"), value="configs/my_experiment.yaml", key="loader_export_path",
+                       help=t("loader.target_help", folders=t("loader.folders_or").join(map(str, config_folders()))))
+if st.button(t("loader.write"), key="loader_export"):
     try:
         written = write_loader_section(config, config_export_path(target), exported_ref)
-        st.success(f"Wrote the loader section{' and augment.train' if exported_ref else ''} to {written}")
+        st.success(t("loader.wrote_both" if exported_ref else "loader.wrote_loader", path=written))
     except MaskLabError as error:
         show_error(error)

@@ -7,9 +7,11 @@ from core.augment import preset_names, save_pipeline
 from core.augment.editor import chosen_pipeline
 from core.config import MODEL_NAMES, TIMM_PREFIX, ExperimentConfig, config_to_dict, config_to_yaml, load_config
 from core.errors import MaskLabError
+from core.i18n import has_text, t
 from core.loader.settings import loader_choices_from_session
 from core.train import charts, follow
-from core.train.compose import BUILTIN, PAGE_PIPELINE, default_option, pipeline_options, pipeline_setting
+from core.train.compose import (BUILTIN, PAGE_PIPELINE, TIMM_OPTION, default_option, option_label, pipeline_options,
+                                pipeline_setting)
 from core.train.launch import (cancel_run, config_from_values, config_sources, default_run_name, find_active_runs,
                                launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
                                unique_run_name)
@@ -26,21 +28,14 @@ FIXES_KEY = "train_fixes"                 # one-click fixes of the starting valu
 AUTO_NAME_KEY = "train_auto_name"
 WIDGET_PREFIX = "cfg_"
 PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (core.augment.editor)
-SECTIONS = {"model": "Model", "loss": "Loss", "optim": "Optimizer", "sched": "Schedule", "train": "Training"}
-LECTURE_NOTES = """
-**Train / validation (lecture 3).** Part of the training set is held out as a validation set — here by
-person, so no face is in both — and the macro F1 on it is what the leaderboard will roughly show.
-**Bias and variance.** Train F1 far above val F1 means the model memorises (high variance, overfitting):
-add augmentation, regularise, stop earlier. Both low means it underfits (high bias): train longer,
-a bigger model, a higher learning rate.
-"""
+SECTIONS = ("model", "loss", "optim", "sched", "train")  # tab titles: training.sections.<section>
 
-st.set_page_config(page_title="Training · Mask Lab", page_icon="😷", layout="wide")
-st.title("Training")
-st.caption("Compose a run, start it in the background, follow it live. Training runs in its own process: "
-           "closing the tab or reloading does not stop it.")
-with st.expander("Reading the curves (lecture 3: generalisation)"):
-    st.markdown(LECTURE_NOTES)
+
+st.set_page_config(page_title=t("training.page_title"), page_icon="😷", layout="wide")
+st.title(t("training.title"))
+st.caption(t("training.caption"))
+with st.expander(t("training.lecture_title")):
+    st.markdown(t("training.lecture"))
 
 root = runs_root()
 active = find_active_runs(root)
@@ -52,29 +47,26 @@ def follow_panel(run_dir, progress) -> None:
     """Everything the page shows about one run."""
     died = stopped_before_status(run_dir)
     if died:
-        st.error(f"The trainer stopped before the run started:\n\n```\n{died}\n```\n\n"
-                 "Fix the setting it names below and start a new run.")
+        st.error(t("training.died", log=died))
         return
-    state_line = {"launching": "starting the trainer (importing torch)...",
-                  "resuming": "resuming: the trainer loads last.pt and continues...",
-                  "stopped": "the trainer process is gone without finishing (killed?); Resume continues from "
-                             "the last completed epoch."}.get(progress.state, progress.state)
+    state_line = (t(f"training.state_lines.{progress.state}") if has_text(f"training.state_lines.{progress.state}")
+                  else follow.state_word(progress.state))
     st.markdown(f"**{progress.name}** — {state_line}")
     if progress.state == "failed":
-        st.error(f"The run failed: {progress.error}\n\nSee the log below; fix the cause, then Resume or start a new run.")
+        st.error(t("training.failed", error=progress.error))
     weights_line = follow.run_weights_line(run_dir)
     if weights_line:
         st.caption(weights_line)
     st.progress(progress.epoch_fraction, text=progress.epoch_text)
     st.progress(progress.step_fraction, text=progress.step_text)
     columns = st.columns(5)
-    columns[0].metric("State", progress.state)
-    columns[1].metric("Elapsed", follow.format_seconds(progress.elapsed_s))
-    columns[2].metric("ETA", follow.format_seconds(progress.eta_s) if progress.alive else "—")
-    columns[3].metric("Device", progress.device)
+    columns[0].metric(t("training.state"), follow.state_word(progress.state))
+    columns[1].metric(t("training.elapsed"), follow.format_seconds(progress.elapsed_s))
+    columns[2].metric(t("training.eta"), follow.format_seconds(progress.eta_s) if progress.alive else "—")
+    columns[3].metric(t("training.device"), progress.device)
     best = progress.best_val_f1 is not None  # the epoch goes in the delta line: the value stays narrow
-    columns[4].metric("Best val F1", f"{progress.best_val_f1:.4f}" if best else "—",
-                      delta=f"epoch {progress.best_epoch}" if best else None, delta_color="off", delta_arrow="off")
+    columns[4].metric(t("training.best_val_f1"), f"{progress.best_val_f1:.4f}" if best else "—",
+                      delta=t("training.best_epoch", epoch=progress.best_epoch) if best else None, delta_color="off", delta_arrow="off")
     table = charts.curves(run_dir)
     if not table.empty:
         for column, metric in zip(st.columns(3), ("loss", "accuracy", "macro F1")):
@@ -82,25 +74,25 @@ def follow_panel(run_dir, progress) -> None:
     steps = charts.step_losses(run_dir)
     if len(steps) > 1:
         st.altair_chart(charts.step_loss_chart(steps), width="stretch")
-    with st.expander("Log", expanded=progress.state in ("failed", "stopped")):
-        st.code(follow.run_log_tail(run_dir, 30) or "(no output yet)", language=None)
+    with st.expander(t("training.log"), expanded=progress.state in ("failed", "stopped")):
+        st.code(follow.run_log_tail(run_dir, 30) or t("training.no_output"), language=None)
 
     buttons = st.columns(3)
-    if progress.can_cancel and buttons[0].button("Cancel run", key="train_cancel",
-                                                 help="Send SIGTERM: the trainer stops and marks the run cancelled"):
+    if progress.can_cancel and buttons[0].button(t("training.cancel"), key="train_cancel",
+                                                 help=t("training.cancel_help")):
         try:
             cancel_run(run_dir)
-            st.info(f"Cancel sent to {progress.name}; the trainer saves and stops.")
+            st.info(t("training.cancel_sent", run=progress.name))
         except MaskLabError as error:
             show_error(error)
     if progress.can_resume:
         others = [run for run in find_active_runs(root) if run.name != progress.name]
         confirm = True
         if others:
-            confirm = buttons[2].checkbox("Run two at once", key="train_resume_confirm",
-                                          help=f"{others[0].name} is running; both will share the machine")
-        if buttons[1].button("Resume run", key="train_resume", disabled=not confirm,
-                             help="Continue from the last completed epoch (python -m core train --resume)"):
+            confirm = buttons[2].checkbox(t("training.two_at_once"), key="train_resume_confirm",
+                                          help=t("training.two_at_once_help", run=others[0].name))
+        if buttons[1].button(t("training.resume"), key="train_resume", disabled=not confirm,
+                             help=t("training.resume_help")):
             try:
                 resume_training(run_dir, allow_concurrent=bool(others))
                 st.rerun()
@@ -126,21 +118,21 @@ def follow_section(active_names: tuple) -> None:
     elif st.session_state.get(FOLLOW_KEY) not in names and names:
         st.session_state[FOLLOW_KEY] = names[0]  # a second session opens on the run that is going
     if not names:
-        st.info(f"No runs yet in {root}. Compose one below and press Start.")
+        st.info(t("training.no_runs", root=root))
         return
     if active:
-        st.caption("Running now: " + ", ".join(f"**{run.name}**" for run in active))
+        st.caption(t("training.running_now", runs=", ".join(f"**{run.name}**" for run in active)))
     # The state sits beside the picker, not in its option labels: the browser keeps a selectbox's labels
     # from when it was first drawn, so "(running)" would outlive the run.
     picker, state_column = st.columns([3, 1], vertical_alignment="bottom")
-    followed = picker.selectbox("Run", names, key=FOLLOW_KEY)
+    followed = picker.selectbox(t("training.run"), names, key=FOLLOW_KEY)
     run_dir = root / followed
     progress = follow.run_progress(run_dir)
-    state_column.caption(f"State: **{progress.state}**")
+    state_column.caption(t("training.state_caption", state=follow.state_word(progress.state)))
     follow_panel(run_dir, progress)
 
 
-st.header("Follow a run")
+st.header(t("training.follow"))
 st.fragment(run_every=2 if active else None)(follow_section)(tuple(sorted(run.name for run in active)))
 
 
@@ -150,10 +142,7 @@ def widget_values(section: str, base: dict, skip=()) -> dict:
     return section_widgets(section, type(getattr(ExperimentConfig(), section)), base[section], WIDGET_PREFIX, skip)
 
 
-TIMM_OPTION = "timm/… (search timm's models)"
-
-
-@st.cache_data(show_spinner="Searching timm's models (the first search imports timm)...")
+@st.cache_data(show_spinner=t("training.searching_timm"))
 def timm_matches(query: str) -> list[str]:
     from core.train.models import search_timm_models
 
@@ -166,20 +155,19 @@ def model_picker(current: str) -> str:
     options = [*MODEL_NAMES, TIMM_OPTION]
     picked = st.selectbox("model.name", options, key=f"{WIDGET_PREFIX}model.name",
                           index=options.index(current if current in MODEL_NAMES else TIMM_OPTION),
-                          help="small_cnn trains on a laptop CPU in minutes; torchvision backbones; or any of "
-                               "timm's architectures (EfficientNetV2, ConvNeXt, Swin, ViT...)")
+                          format_func=option_label, help=t("training.model_help"))
     if picked != TIMM_OPTION:
         return picked
     default = current[len(TIMM_PREFIX):] if current.startswith(TIMM_PREFIX) else "efficientnet"
-    query = st.text_input("Search timm's models", value=default, key="train_timm_search",
-                          help="Words the name contains, e.g. 'convnext tiny', 'efficientnetv2', 'swin'")
+    query = st.text_input(t("training.timm_search"), value=default, key="train_timm_search",
+                          help=t("training.timm_search_help"))
     matches = timm_matches(query)
     if not matches:
-        st.warning(f"No timm model name contains {query!r}; try fewer or shorter words.")
+        st.warning(t("training.timm_none", query=query))
         return TIMM_PREFIX + query.strip()  # the config check then names close matches
     index = matches.index(current) if current in matches else 0
-    return st.selectbox(f"timm model ({len(matches)} found{', first 200' if len(matches) == 200 else ''})",
-                        matches, index=index, key="train_timm_model")
+    found = t("training.timm_found_first" if len(matches) == 200 else "training.timm_found", count=len(matches))
+    return st.selectbox(found, matches, index=index, key="train_timm_model")
 
 
 def loader_defaults(base: dict) -> tuple[dict, str]:
@@ -187,16 +175,24 @@ def loader_defaults(base: dict) -> tuple[dict, str]:
     and a line saying which came from where."""
     chosen = loader_choices_from_session(st.session_state)
     if not chosen:
-        return base["loader"], "Loader settings from the starting config (none chosen on the Loader page)."
+        return base["loader"], t("training.loader_from_config")
     names = ", ".join(f"`{name}`" for name in chosen)
-    return {**base["loader"], **chosen}, (f"Loader settings from the starting config; {names} from the "
-                                          "Loader page (chosen there).")
+    return {**base["loader"], **chosen}, t("training.loader_from_page", names=names)
 
 
-st.header("New run")
+def source_label(source: str) -> str:
+    """A starting point's name: a config file as it is, the declared defaults and a run's config in words."""
+    if sources[source] is None:
+        return t("training.declared_defaults")
+    if source.startswith("run ") and sources[source].parent.name == source[len("run "):]:
+        return t("training.source_run", run=source[len("run "):])
+    return source
+
+
+st.header(t("training.new_run"))
 sources = config_sources(root)
-source = st.selectbox("Start from", list(sources), key="train_base",
-                      help="configs/demo.yaml trains on a laptop CPU in minutes; a run's config repeats that run")
+source = st.selectbox(t("training.start_from"), list(sources), key="train_base", format_func=source_label,
+                      help=t("training.start_from_help"))
 if st.session_state.get(BASE_LOADED_KEY) != source:  # a new starting point: its values replace the widgets'
     for key in [key for key in st.session_state if str(key).startswith(WIDGET_PREFIX)]:
         del st.session_state[key]
@@ -205,7 +201,7 @@ if st.session_state.get(BASE_LOADED_KEY) != source:  # a new starting point: its
 try:
     base = config_to_dict(load_config(sources[source]))
 except MaskLabError as error:
-    show_error(error, "Pick another starting point.")
+    show_error(error, t("training.pick_another_start"))
     base = config_to_dict(ExperimentConfig())
 # A one-click fix changes the starting values, not the widgets' state: the fixed widgets are dropped and
 # drawn again from these values (setting a drawn widget's state is what Streamlit warns about).
@@ -216,9 +212,10 @@ if "data.image_size" in fixes:
 data_dir = current_data_dir()
 values = {"data.dir": str(data_dir)}
 page_pipeline = st.session_state.get(PIPELINE_KEY)
-data_tab, loader_tab, *section_tabs = st.tabs(["Data & augmentation", "Loader", *SECTIONS.values()])
+data_tab, loader_tab, *section_tabs = st.tabs([t("training.data_tab"), t("training.loader_tab"),
+                                               *(t(f"training.sections.{section}") for section in SECTIONS)])
 with data_tab:
-    st.caption(f"Data directory: `{data_dir}` (change it on the home page)")
+    st.caption(t("training.data_dir", path=data_dir))
     base["data"]["age_edges"] = list(current_age_edges()) if sources[source] is None else base["data"]["age_edges"]
     values.update(widget_values("data", base, skip=("dir",)))
     has_page = page_pipeline is not None
@@ -226,14 +223,14 @@ with data_tab:
     page_chosen = chosen_pipeline(st.session_state) is not None
     train_choices = pipeline_options(preset_names(), has_page, base["augment"]["train"])
     val_choices = pipeline_options(preset_names(), has_page, base["augment"]["val"])
-    train_choice = st.selectbox("Training augmentation", train_choices, key=f"{WIDGET_PREFIX}augment.train",
+    train_choice = st.selectbox(t("training.train_pipeline"), train_choices, key=f"{WIDGET_PREFIX}augment.train",
                                 index=train_choices.index(fixes.get("augment.train") or default_option(
                                     base["augment"]["train"], page_chosen, True)),
-                                help="Design a pipeline on the Augmentation page to train with it")
-    val_choice = st.selectbox("Validation / inference pipeline", val_choices, key=f"{WIDGET_PREFIX}augment.val",
+                                format_func=option_label, help=t("training.train_pipeline_help"))
+    val_choice = st.selectbox(t("training.val_pipeline"), val_choices, key=f"{WIDGET_PREFIX}augment.val",
                               index=val_choices.index(fixes.get("augment.val") or default_option(
                                   base["augment"]["val"], has_page, False)),
-                              help="No random steps here: it must resize to the size the model trains at")
+                              format_func=option_label, help=t("training.val_pipeline_help"))
 with loader_tab:
     loader_base, loader_from = loader_defaults(base)
     st.caption(loader_from)
@@ -247,8 +244,8 @@ for tab, section in zip(section_tabs, SECTIONS):
 model_name = values.get("model.name") or "run"
 if st.session_state.get(AUTO_NAME_KEY, ("", ""))[0] != model_name:
     st.session_state[AUTO_NAME_KEY] = (model_name, default_run_name(model_name))
-typed_name = st.text_input("Run name", key="train_run_name", placeholder=st.session_state[AUTO_NAME_KEY][1],
-                           help="Empty = date-time and model; a taken name gets -2, -3...")
+typed_name = st.text_input(t("training.run_name"), key="train_run_name", placeholder=st.session_state[AUTO_NAME_KEY][1],
+                           help=t("training.run_name_help"))
 try:
     run_name = unique_run_name(root, typed_name or st.session_state[AUTO_NAME_KEY][1])
 except MaskLabError as error:
@@ -263,10 +260,10 @@ values["run.root"], values["run.name"] = str(root), run_name
 try:
     config = config_from_values(values)
 except MaskLabError as error:
-    show_error(error, "Fix that setting above; the run starts once the config is valid.")
+    show_error(error, t("training.fix_setting"))
     st.stop()
 config_text = config_to_yaml(config)
-st.subheader("The exact config of this run")
+st.subheader(t("training.exact_config"))
 st.code(config_text, language="yaml")
 
 try:  # the page's pipeline is measured as it is now; its file is written only at Start
@@ -274,7 +271,7 @@ try:  # the page's pipeline is measured as it is now; its file is written only a
                  for split, choice in pipeline_choices.items()}
     mismatch = size_mismatch(pipelines["train"], pipelines["val"], config.data.image_size)
 except MaskLabError as error:
-    show_error(error, "Pick another pipeline on the Data & augmentation tab.")
+    show_error(error, t("training.pick_another_pipeline"))
     st.stop()
 if mismatch:  # refused by the trainer too (core.config.check_config): fixed here with one click
     st.error(mismatch)
@@ -293,18 +290,16 @@ if mismatch:  # refused by the trainer too (core.config.check_config): fixed her
         apply_fix(**{"augment.train": BUILTIN, "augment.val": BUILTIN})
 
     fix_val, fix_train = st.columns(2)
-    fix_val.button(f"Validate at {train_size[0]} x {train_size[1]}", key="train_fix_val",
-                   on_click=validate_at_training_size,
-                   help="Built-in validation pipeline, data.image_size set to the training pipeline's output")
-    fix_train.button(f"Train and validate at {config.data.image_size[0]} x {config.data.image_size[1]}",
-                     key="train_fix_train", on_click=train_at_image_size,
-                     help="Built-in Resize + Normalize for both, at data.image_size (no augmentation)")
+    fix_val.button(t("training.fix_val", height=train_size[0], width=train_size[1]), key="train_fix_val",
+                   on_click=validate_at_training_size, help=t("training.fix_val_help"))
+    fix_train.button(t("training.fix_train", height=config.data.image_size[0], width=config.data.image_size[1]),
+                     key="train_fix_train", on_click=train_at_image_size, help=t("training.fix_train_help"))
 
 confirm = not mismatch
 if active and confirm:
-    confirm = st.checkbox(f"Start a second run while {active[0].name} is running", key="train_confirm_second",
-                          help="Both runs share the CPU/GPU and each slows down")
-if st.button("Start training", key="train_start", type="primary", disabled=not confirm):
+    confirm = st.checkbox(t("training.second_run", run=active[0].name), key="train_confirm_second",
+                          help=t("training.second_run_help"))
+if st.button(t("training.start"), key="train_start", type="primary", disabled=not confirm):
     try:
         if config.model.name.startswith(TIMM_PREFIX):  # before a process starts: timm knows the name?
             from core.train.models import check_model_name

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core import i18n
 from core.errors import ConfigError
@@ -31,6 +32,12 @@ VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
          "core/augment/preview.py",
          "core/augment/applied.py",
          "core/augment/timing.py",
+         "pages/3_Loader.py",
+         "core/loader/charts.py",
+         "pages/4_Training.py",
+         "core/train/follow.py",
+         "core/train/charts.py",
+         "pages/5_Runs.py",
          ]
 
 
@@ -138,3 +145,17 @@ def test_the_url_or_the_session_chooses_the_language():
         assert chosen.sidebar.selectbox(key=i18n.LANGUAGE_KEY).help == i18n.text("en", "app.language_help")
     finally:
         config.set_option("server.address", before)
+
+
+def test_every_declared_parameter_has_korean_help_and_params_yaml_holds_nothing_else():
+    """locales/ko/params.yaml: one Korean help per parameter of every config section (loader included)."""
+    from core.config import config_params
+
+    path = i18n.LOCALES_DIR / "ko" / f"{i18n.PARAM_HELP_FILE}.yaml"
+    korean: dict = {}
+    i18n._flatten(yaml.safe_load(path.read_text(encoding="utf-8")), i18n.PARAM_HELP_FILE, korean, path)
+    korean = {key.removeprefix(f"{i18n.PARAM_HELP_FILE}."): text for key, text in korean.items()}
+    declared = {name for name, _ in config_params()}
+    assert declared - set(korean) == set(), "declared parameters without Korean help"
+    assert set(korean) - declared == set(), "Korean help for parameters nobody declares"
+    assert all(HANGUL.search(text) for text in korean.values())

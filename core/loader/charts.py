@@ -4,6 +4,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.i18n import t
+
 
 def throughput_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(result["rows"], columns=["loader", "num_workers", "batch_size", "images_per_s",
@@ -15,7 +17,7 @@ def throughput_chart(result: dict) -> alt.Chart:
     table = throughput_table(result)
     return alt.Chart(table).mark_bar().encode(
         x=alt.X("loader:N", sort=["baseline", "default", "cached"], title=None),
-        y=alt.Y("images_per_s:Q", title="images / s"),
+        y=alt.Y("images_per_s:Q", title=t("loader.chart.images_per_s")),
         color=alt.Color("loader:N", sort=["baseline", "default", "cached"]),
         column=alt.Column("num_workers:O", title="num_workers"),
         row=alt.Row("batch_size:O", title="batch_size"),
@@ -26,9 +28,9 @@ def throughput_chart(result: dict) -> alt.Chart:
 def class_count_chart(counts: pd.DataFrame) -> alt.Chart:
     """Share of each class: drawn by the sampler vs present in the dataset."""
     return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("class:O", title="class (0..17)"),
+        x=alt.X("class:O", title=t("loader.chart.class")),
         xOffset="source:N",
-        y=alt.Y("share:Q", title="share of images", axis=alt.Axis(format="%")),
+        y=alt.Y("share:Q", title=t("loader.chart.share"), axis=alt.Axis(format="%")),
         color=alt.Color("source:N", title=None),
         tooltip=["class", "name", "source", "count", alt.Tooltip("share:Q", format=".1%")],
     ).properties(height=240)

@@ -7,11 +7,18 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from core.i18n import t
 from core.labels import DEFAULT_AGE_EDGES, GENDER_NAMES, MASK_NAMES, NUM_CLASSES, age_band_names, class_name, decode
 from core.train.follow import epoch_rows, step_rows
 from core.train.runs import read_metrics
 
-METRIC_NAMES = {"loss": "loss", "acc": "accuracy", "f1": "macro F1"}
+METRIC_NAMES = {"loss": "loss", "acc": "accuracy", "f1": "macro F1"}  # the tables' values; titles via metric_title
+
+
+def metric_title(metric: str) -> str:
+    """A metric's chart title in the session's language ("macro F1" -> charts_train.metrics.f1)."""
+    short = {name: short for short, name in METRIC_NAMES.items()}.get(metric)
+    return t(f"charts_train.metrics.{short}") if short else metric
 
 
 def curves(run_dir, run_label: str | None = None) -> pd.DataFrame:
@@ -53,16 +60,18 @@ def curves_chart(table: pd.DataFrame, metric: str, by_run: bool = False) -> alt.
     """One metric's train and val lines (val solid, train dashed); coloured by run when overlaying."""
     data = table[table["metric"] == metric]
     colour = "run:N" if by_run else "split:N"
-    encoding = dict(x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
-                    y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=metric != "loss")),
-                    color=alt.Color(colour), strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
+    encoding = dict(x=alt.X("epoch:Q", title=t("charts_train.epoch"), axis=alt.Axis(tickMinStep=1, format="d")),
+                    y=alt.Y("value:Q", title=metric_title(metric), scale=alt.Scale(zero=metric != "loss")),
+                    color=alt.Color(colour, title=t("charts_train.run" if by_run else "charts_train.split")),
+                    strokeDash=alt.StrokeDash("split:N", sort=["val", "train"], title=t("charts_train.split")),
                     tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".4f")] + (["run"] if by_run else []))
-    return alt.Chart(data, title=metric).mark_line(point=True).encode(**encoding).properties(height=220)
+    return alt.Chart(data, title=metric_title(metric)).mark_line(point=True).encode(**encoding).properties(height=220)
 
 
 def step_loss_chart(table: pd.DataFrame) -> alt.Chart:
-    return (alt.Chart(table, title="training loss per step").mark_line()
-            .encode(x=alt.X("epoch:Q", title="epoch"), y=alt.Y("loss:Q", scale=alt.Scale(zero=False)),
+    return (alt.Chart(table, title=t("charts_train.step_loss")).mark_line()
+            .encode(x=alt.X("epoch:Q", title=t("charts_train.epoch")),
+                    y=alt.Y("loss:Q", title=t("charts_train.metrics.loss"), scale=alt.Scale(zero=False)),
                     tooltip=[alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("loss:Q", format=".4f")])
             .properties(height=220))
 
@@ -92,19 +101,20 @@ def confusion_chart(table: pd.DataFrame, age_edges=DEFAULT_AGE_EDGES) -> alt.Lay
     largest = max(int(data["count"].max()) if len(data) else 1, 1)
     every_label = dict(labelOverlap=False, labelLimit=160, labelFontSize=10)  # 18 names, none dropped
     base = alt.Chart(data).encode(
-        x=alt.X("predicted_name:N", sort=names, scale=alt.Scale(domain=names), title="predicted class",
+        x=alt.X("predicted_name:N", sort=names, scale=alt.Scale(domain=names), title=t("charts_train.predicted_class"),
                 axis=alt.Axis(labelAngle=-55, **every_label)),
-        y=alt.Y("true_name:N", sort=names, scale=alt.Scale(domain=names), title="true class",
+        y=alt.Y("true_name:N", sort=names, scale=alt.Scale(domain=names), title=t("charts_train.true_class"),
                 axis=alt.Axis(**every_label)))
     click = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click")
-    counts = alt.Color("count:Q", title="images",
+    counts = alt.Color("count:Q", title=t("charts_train.images"),
                        scale=alt.Scale(domain=[1, largest], range=["#c6dbef", "#08306b"]))
     heat = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
         color=alt.condition(alt.datum.count == 0, alt.value(ZERO_COLOUR), counts),
         stroke=alt.condition(click, alt.value("#e45756"), alt.value("white")),
         strokeWidth=alt.condition(click, alt.value(2.5), alt.value(0.5)),
-        tooltip=[alt.Tooltip("true_class:N", title="true"), alt.Tooltip("predicted_class:N", title="predicted"),
-                 alt.Tooltip("count:Q", title="images")]).add_params(click)
+        tooltip=[alt.Tooltip("true_class:N", title=t("charts_train.true_tooltip")),
+                 alt.Tooltip("predicted_class:N", title=t("charts_train.predicted_tooltip")),
+                 alt.Tooltip("count:Q", title=t("charts_train.images"))]).add_params(click)
     text = base.mark_text(fontSize=10).encode(
         text=alt.condition(alt.datum.count > 0, "count:Q", alt.value("")),
         color=alt.condition(alt.datum.count > largest / 2, alt.value("white"), alt.value("black")))

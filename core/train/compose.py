@@ -1,10 +1,26 @@
 """The Training page's pipeline choices as augment.* settings: the built-in Resize + Normalize, the
 Augmentation page's pipeline (saved beside the run when it starts), a preset, or a file named by the
-starting config. No torch here."""
+starting config. No torch here.
+
+The choices that are not a file or a name (BUILTIN, PAGE_PIPELINE, the model picker's TIMM_OPTION) are
+option values that stay the same in every language, so that a choice survives a change of language;
+`option_label` names them in the session's language.
+"""
 from __future__ import annotations
+
+from core.i18n import t
 
 BUILTIN = "built-in: Resize to data.image_size + Normalize"
 PAGE_PIPELINE = "the Augmentation page's pipeline"
+TIMM_OPTION = "timm/… (search timm's models)"
+_LABEL_KEYS = {BUILTIN: "training.pipelines.builtin", PAGE_PIPELINE: "training.pipelines.page",
+               TIMM_OPTION: "training.timm_option"}
+
+
+def option_label(option: str) -> str:
+    """What a picker shows for `option`: our own choices in words, a preset, file or model name as it is."""
+    key = _LABEL_KEYS.get(option)
+    return t(key) if key else option
 
 
 def pipeline_options(presets, has_page_pipeline: bool, current: str = "") -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from core.i18n import has_text, t
 from core.train.runs import CONFIG_FILE, read_metrics
 from core.train.launch import (ACTIVE_STATES, FINAL_STATES, LAUNCH_DIR, launch_log_path, read_launch, read_status_file, timestamp,
                                run_is_active, tail_text)
@@ -91,13 +92,14 @@ class RunProgress:
 
     @property
     def epoch_text(self) -> str:
-        return f"Epoch {self.epochs_done}/{self.epochs or '?'} done"
+        return t("training.follow_text.epoch_done", done=self.epochs_done, total=self.epochs or "?")
 
     @property
     def step_text(self) -> str:
         if self.epochs and self.epochs_done >= self.epochs:
-            return "All epochs done"
-        return f"Epoch {self.epochs_done + 1}: step {self.step}/{self.steps_per_epoch or '?'}"
+            return t("training.follow_text.all_done")
+        return t("training.follow_text.step", epoch=self.epochs_done + 1, step=self.step,
+                 total=self.steps_per_epoch or "?")
 
     @property
     def can_cancel(self) -> bool:
@@ -106,6 +108,12 @@ class RunProgress:
     @property
     def can_resume(self) -> bool:
         return not self.alive and self.state in ("cancelled", "failed", "stopped")
+
+
+def state_word(state: str) -> str:
+    """A run's state in the session's language; the files and the leaderboard's data keep the English word."""
+    key = f"training.states.{state}"
+    return t(key) if has_text(key) else state
 
 
 def _fraction(done, total) -> float:
@@ -232,6 +240,9 @@ def run_weights_line(run_dir) -> str | None:
     weights = read_status_file(run_dir).get("weights")
     if not weights:
         return None
-    return (f"Pretrained weights: {weights['source']} — {weights['matched']} of {weights['total']} tensors matched"
-            + (f" (not loaded: {', '.join(weights['skipped'][:4])}{' ...' if len(weights['skipped']) > 4 else ''})"
-               if weights.get("skipped") else ""))
+    line = t("training.follow_text.weights", source=weights["source"], matched=weights["matched"],
+             total=weights["total"])
+    skipped = weights.get("skipped")
+    if skipped:
+        line += t("training.follow_text.not_loaded", names=", ".join(skipped[:4]) + (" ..." if len(skipped) > 4 else ""))
+    return line

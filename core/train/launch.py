@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.errors import ConfigError, MaskLabError
+from core.i18n import t
 from core.train import runs
 # pid_alive is declared in runs (no torch); pages and tests reach it from here too.
 from core.train.runs import (ACTIVE_STATES, check_run_name, pid_alive, read_status, runs_core_train,  # noqa: F401
@@ -90,8 +91,7 @@ def launch_training(config_text: str, root=None, name: str | None = None, allow_
     _refuse_if_busy(root, allow_concurrent)
     name = check_run_name(name or default_run_name())
     if (root / name).exists():
-        raise ConfigError(f"run.name: {root / name} already exists; a run directory is never overwritten. "
-                          "Choose another run name.")
+        raise ConfigError.of("errors_train.run_exists", path=root / name)
     folder = launch_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / f"{name}.yaml"
@@ -104,10 +104,9 @@ def resume_training(run_dir, allow_concurrent: bool = False) -> Launch:
     """Start `python -m core train --resume RUN_DIR` for a cancelled or failed run."""
     run_dir = Path(run_dir)
     if run_is_active(run_dir):
-        raise MaskLabError(f"{run_dir.name} is still running; cancel it before resuming.")
+        raise MaskLabError.of("errors_train.still_running", run=run_dir.name)
     if not (run_dir / "last.pt").exists():
-        raise MaskLabError(f"{run_dir}: no last.pt to resume from (the run stopped before its first save). "
-                           "Start a new run instead.")
+        raise MaskLabError.of("errors_train.no_last", path=run_dir)
     _refuse_if_busy(run_dir.parent, allow_concurrent)
     command = [*trainer_command(), "train", "--resume", str(run_dir)]
     return _start(command, run_dir.parent, run_dir.name, kind="resume")
@@ -119,8 +118,7 @@ def _refuse_if_busy(root: Path, allow_concurrent: bool) -> None:
     active = find_active_runs(root)
     if active:
         names = ", ".join(run.name for run in active)
-        raise MaskLabError(f"A run is already going ({names}). Two runs at once share the CPU/GPU and both slow "
-                           "down: wait for it, cancel it, or confirm that you want two runs at once.")
+        raise MaskLabError.of("errors_train.busy", runs=names)
 
 
 def _start(command: list, root: Path, name: str, kind: str) -> Launch:
@@ -224,13 +222,11 @@ def cancel_run(run_dir) -> int:
     if trainer_alive(run_dir, status):
         pid = int(status["pid"])
         if runs_core_train(pid) is False:
-            raise MaskLabError(f"{run_dir.name} is trained by process {pid}, which is not `python -m core train` "
-                               "(a notebook or script?): stop it where it runs.")
+            raise MaskLabError.of("errors_train.not_our_process", run=run_dir.name, pid=pid)
     else:
         launch = read_launch(run_dir.parent, run_dir.name)
         if launch is None or not run_is_active(run_dir):
-            raise MaskLabError(f"{run_dir.name} is not running (state: {status.get('state', 'unknown')}); "
-                               "nothing to cancel.")
+            raise MaskLabError.of("errors_train.not_running", run=run_dir.name, state=status.get("state", "unknown"))
         pid = launch.pid  # launched, and not yet written its status (or rewritten it, on resume)
     os.kill(pid, signal.SIGTERM)
     return pid
@@ -244,7 +240,7 @@ def stopped_before_status(run_dir) -> str | None:
     launch = read_launch(run_dir.parent, run_dir.name)
     if launch is None or launch.alive:
         return None
-    return tail_text(launch.log, 20) or "the trainer exited without output"
+    return tail_text(launch.log, 20) or t("errors_train.exited_without_output")
 
 
 def tail_text(path, lines: int = 40, max_bytes: int = 64_000) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.i18n import t
 from core.labels import DEFAULT_AGE_EDGES, NUM_CLASSES, class_name
 from core.train.follow import epoch_rows, format_seconds, list_run_dirs, read_config, run_progress
 from core.train.launch import read_status_file, timestamp
@@ -17,9 +18,12 @@ VAL_PREDICTIONS = "val_predictions.csv"  # written by core.train.predict.compute
 # Settings always worth a leaderboard column; others appear when they differ between runs.
 KEY_SETTINGS = ("model.name", "model.heads", "loss.name", "optim.name", "optim.lr", "loader.batch_size",
                 "data.image_size")
-# Short headers for the key settings, so the leaderboard fits a laptop screen.
+# Short headers for the key settings, so the leaderboard fits a laptop screen: runs.columns.<name> in locales/.
 SETTING_LABELS = {"model.name": "model", "model.heads": "heads", "loss.name": "loss", "optim.name": "optimizer",
                   "optim.lr": "lr", "loader.batch_size": "batch", "data.image_size": "size"}
+# The leaderboard's own columns and their headers' keys (runs.columns.<key>); other settings keep their dotted key.
+COLUMN_KEYS = {"run": "run", "state": "state", "best val F1": "best_val_f1", "val accuracy": "val_accuracy",
+               "best epoch": "best_epoch", "epochs": "epochs", "time": "time", "started": "started", **SETTING_LABELS}
 # Leaderboard columns the page leaves out: "model" repeats model.name, "time (s)" is there to sort by,
 # the device of each run is on the Training page.
 HIDDEN_COLUMNS = ("model", "time (s)", "device")
@@ -69,8 +73,10 @@ def leaderboard(root) -> pd.DataFrame:
 
 
 def leaderboard_headers(board: pd.DataFrame) -> dict:
-    """{column: header} of the columns the Runs page shows, in order (short names for the key settings)."""
-    return {column: SETTING_LABELS.get(column, column) for column in board.columns if column not in HIDDEN_COLUMNS}
+    """{column: header} of the columns the Runs page shows, in order, in the session's language (short names for
+    the key settings; any other setting by its dotted key, as in the config)."""
+    return {column: t(f"runs.columns.{COLUMN_KEYS[column]}") if column in COLUMN_KEYS else column
+            for column in board.columns if column not in HIDDEN_COLUMNS}
 
 
 def _number(value):

@@ -11,6 +11,7 @@ import numpy as np
 
 from core.augment import Pipeline, build_pipeline, load_pipeline, resolve_pipeline
 from core.errors import ConfigError
+from core.i18n import t
 
 SOURCE_SIZE = (512, 384)  # height, width of a competition image
 
@@ -39,12 +40,14 @@ def size_mismatch(train, val, image_size) -> str | None:
     train_size, val_size = output_size(train, image_size), output_size(val, image_size)
     if train_size == val_size:
         return None
-    next_step = f"Pick a validation pipeline that resizes to {_size(train_size)}"
+
+    def size(pair) -> str:
+        return t("training.sizes.size", height=pair[0], width=pair[1])
+
+    next_step = t("training.sizes.pick_val", size=size(train_size))
     if not val:
-        next_step += f", or set data.image_size to {list(train_size)} (the built-in validation pipeline's size)"
-    return (f"The training pipeline makes {_size(train_size)} images but the validation pipeline makes "
-            f"{_size(val_size)}: the model would be validated, and would predict the eval set, at another size "
-            f"than it trains at. {next_step}.")
+        next_step += t("training.sizes.or_image_size", image_size=list(train_size))
+    return t("training.sizes.mismatch", train=size(train_size), val=size(val_size), next_step=next_step)
 
 
 def _size(size) -> str:

@@ -242,3 +242,31 @@ def test_the_batch_preview_says_when_it_shows_part_of_the_batch_and_builds_no_ca
     assert not page.exception and not page.error
     assert not page.get("progress")  # cache=none: nothing is built
     assert any("The first 16 of the batch's 32 images" in c.value for c in page.caption)
+
+
+def test_the_page_in_korean_shows_the_korean_catalogue_and_english_stays_english(demo_data_dir):
+    """Issue #16: title, lecture, labels, parameter help (lecture 4 quoted) and a parameter's error in Korean."""
+    from core.i18n import text
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == text("ko", "loader.title")
+    assert at.expander[0].label == text("ko", "loader.lecture_title") and "4강" in at.expander[0].label
+    assert "Dataset과 DataLoader는 분리되는 것이 좋다" in at.expander[0].markdown[0].value
+    assert at.selectbox(key="loader_pipeline").label == text("ko", "loader.pipeline")
+    help = at.slider(key="loader_num_workers_0").help
+    assert help == text("ko", "params.loader.num_workers") and "subprocess개수" in help  # the lecture's words
+    assert any(c.value.startswith("이 머신에는") for c in at.caption)
+    at.number_input(key="loader_batch_size_0").set_value(0).run()
+    assert not at.exception
+    assert at.error[0].value == "loader.batch_size: 0은(는) 최솟값 1보다 작습니다"
+
+    english = AppTest.from_file(PAGE, default_timeout=60)
+    english.session_state["data_dir"] = str(demo_data_dir)
+    english.run()
+    assert english.title[0].value == "Loader" and english.selectbox(key="loader_pipeline").label.startswith("Pipeline")
+    assert english.slider(key="loader_num_workers_0").help == LoaderConfig.__dataclass_fields__[
+        "num_workers"].metadata["param"]["help"]

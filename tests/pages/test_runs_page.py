@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import open_page as open_checked_page
+from tests.pages.conftest import open_page as open_checked_page, run_page
 from tests.pages.tiny_run import finished_run
 
 
@@ -180,3 +180,44 @@ def test_clicking_a_confusion_cell_opens_its_images_every_class_named_zero_cells
     at.session_state["runs_confusion_alpha"] = {"selection": {"cell": [{"true": empty[0], "predicted": empty[1]}]}}
     at.run()
     assert any("that cell is empty" in i.value for i in at.info)
+
+
+def test_the_page_in_korean_shows_the_korean_catalogue_and_english_stays_english(demo_data_dir, tmp_path, monkeypatch):
+    """Issue #16: title, leaderboard headers and states, chart titles and axes, captions and a checkpoint error's
+    next step in Korean; the English page keeps its words."""
+    from core.i18n import text
+
+    monkeypatch.setenv("MASKLAB_LANG", "ko")  # AppTest formats chosen values in the test's thread (see test_training_page)
+    empty = run_page("5_Runs.py", demo_data_dir, state={"lang": "ko"})
+    assert text("ko", "runs.no_runs", root=tmp_path / "runs") in [info.value for info in empty.info]
+
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "alpha")
+    (run_dir / "best.pt").write_bytes(b"not a checkpoint")
+    at = run_page("5_Runs.py", demo_data_dir, state={"lang": "ko"})
+    assert not at.exception, at.exception
+    assert at.title[0].value == text("ko", "runs.title")
+    assert at.selectbox(key="runs_sort").label == "정렬 기준" and "최고 검증 F1" in at.selectbox(key="runs_sort").options
+    headers = json.loads(at.dataframe[0].proto.columns)
+    assert headers["best val F1"]["label"] == "검증 F1" and headers["model.heads"]["label"] == "head"
+    assert at.dataframe[0].value["state"].tolist() == ["완료"]  # the state in words; status.json keeps "finished"
+    titles = {json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")}
+    assert {"손실(loss)", "정확도(accuracy)", "macro F1"} <= titles
+    _, spec = confusion_chart_of_titled(at, "실제 클래스")
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "예측 클래스"
+    assert any(c.value.startswith("Epoch ") and ": 검증 macro F1 " in c.value for c in at.caption)
+    at.button(key="runs_compute_cells").click().run()
+    assert not at.exception, at.exception
+    assert text("ko", "runs.train_again", run="alpha") in at.error[0].value
+
+    monkeypatch.delenv("MASKLAB_LANG")
+    english = open_page(demo_data_dir)
+    assert english.title[0].value == "Runs" and english.dataframe[0].value["state"].tolist() == ["finished"]
+    assert json.loads(english.dataframe[0].proto.columns)["best val F1"]["label"] == "val F1"
+
+
+def confusion_chart_of_titled(at, true_title: str):
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if "layer" in spec and spec["layer"][0]["encoding"].get("y", {}).get("title") == true_title:
+            return chart, spec
+    raise AssertionError(f"no confusion matrix titled {true_title!r} on the page")

@@ -35,3 +35,19 @@ def test_a_name_timm_does_not_know_is_refused_before_a_run_starts(demo_data_dir,
     assert not at.exception, at.exception
     assert any("close names" in e.value and "timm/efficientnet_b0" in e.value for e in at.error)
     assert not any(p.is_dir() and not p.name.startswith(".") for p in runs_dir.iterdir())
+
+
+def test_the_picker_in_korean_names_the_timm_search_and_says_what_it_did_not_find(demo_data_dir, monkeypatch):
+    from core.i18n import text
+    from tests.pages.conftest import run_page
+
+    monkeypatch.setenv("MASKLAB_LANG", "ko")  # AppTest formats chosen values in the test's thread (see test_training_page)
+    at = run_page("4_Training.py", demo_data_dir, state={"lang": "ko"})
+    picker = at.selectbox(key="cfg_model.name")
+    assert text("ko", "training.timm_option") in picker.options and picker.help == text("ko", "training.model_help")
+    picker.select("timm/… (search timm's models)").run()
+    at.text_input(key="train_timm_search").input("efficientnet_b00").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="train_timm_search").label == text("ko", "training.timm_search")
+    assert text("ko", "training.timm_none", query="efficientnet_b00") in [w.value for w in at.warning]
+    assert _config_shown(at)["model"]["name"] == "timm/efficientnet_b00"  # the page's choice, whatever the language
