@@ -17,7 +17,11 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 ENGLISH_WORDS = re.compile(r"[A-Za-z][a-z']+(?:[ \-][A-Za-z][a-z']+){2,}")
 
 # The files that draw the lab's text. Each one's strings come from locales/ (see test_views_hold_no_english).
-VIEWS = ["app.py", "core/ui.py", "core/widgets.py"]
+VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
+         "pages/6_Submission.py",
+         "core/train/submission.py",
+         "core/train/tta.py",
+         ]
 
 
 def catalogue_files(language: str) -> dict[str, Path]:
