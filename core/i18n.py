@@ -104,8 +104,10 @@ def param_help(name: str, english: str) -> str:
 def localized_error(error: BaseException) -> str:
     """An error in the session's language: ours by their key (core.errors.MaskLabError.of), others as raised."""
     key = getattr(error, "key", None)
-    if key:
-        return t(key, **getattr(error, "values", {}))
+    if key:  # an error wrapping another ("variant B: {error}") shows the inner one in the same language
+        values = {name: localized_error(value) if isinstance(value, BaseException) else value
+                  for name, value in getattr(error, "values", {}).items()}
+        return t(key, **values)
     return str(error)
 
 

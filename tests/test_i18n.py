@@ -21,6 +21,10 @@ VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
          "pages/6_Submission.py",
          "core/train/submission.py",
          "core/train/tta.py",
+         "pages/7_Experiments.py",
+         "core/experiments/spec.py",
+         "core/experiments/queue.py",
+         "core/access.py",
          ]
 
 
@@ -128,3 +132,11 @@ def test_the_url_or_the_session_chooses_the_language():
         assert chosen.sidebar.selectbox(key=i18n.LANGUAGE_KEY).help == i18n.text("en", "app.language_help")
     finally:
         config.set_option("server.address", before)
+
+
+def test_an_error_wrapping_another_is_in_one_language(monkeypatch):
+    inner = ConfigError.of("errors.params.above_max", label="loss.label_smoothing", value=0.9, max=0.5, help="smoothing")
+    outer = ConfigError.of("errors_experiments.in_variant", variant="B", error=inner)
+    assert str(outer) == "variant B: loss.label_smoothing: 0.9 is above the maximum 0.5 (smoothing)"
+    monkeypatch.setenv("MASKLAB_LANG", "ko")
+    assert i18n.localized_error(outer) == "변형 B: loss.label_smoothing: 0.9은(는) 최댓값 0.5보다 큽니다"
