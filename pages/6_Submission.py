@@ -95,11 +95,13 @@ if st.button(t("submission.make"), key="sub_make", type="primary", disabled=not 
 # ---------------------------------------------------------------- TTA choices on the validation set
 with st.expander(t("submission.tta_expander"), expanded=bool(tta_f1)):
     st.caption(t("submission.tta_caption"))
-    if st.button(t("submission.tta_score"), key="sub_tta_score", disabled=not (run_dir / CHECKPOINT_FILES[checkpoint]).exists()):
+    if st.button(t("submission.tta_score"), key="sub_tta_score",
+                 disabled=not (run_dir / CHECKPOINT_FILES[checkpoint]).exists()):
         from core.train.predict import tta_val_f1
 
         try:
-            record = tta_val_f1(run_dir, checkpoint, weights, progress=st_progress_callback(t("submission.tta_scoring")))
+            record = tta_val_f1(run_dir, checkpoint, weights,
+                                progress=st_progress_callback(t("submission.tta_scoring")))
             tta_f1 = record["val_f1"]
         except Exception as error:  # noqa: BLE001 — as above: a damaged checkpoint fails inside torch
             show_checkpoint_error(error, CHECKPOINT_FILES[checkpoint], run_name, t("submission.checkpoint_next_step"))

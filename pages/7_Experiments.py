@@ -74,7 +74,8 @@ def watch_panel(folder, ticking: bool) -> None:
     if progress["state"] == "running" and buttons[0].button(t("experiments.cancel"), key="exp_cancel"):
         cancel_experiment(folder)
         st.info(t("experiments.cancel_sent"))
-    if progress["state"] in ("cancelled", "failed", "queued") and buttons[1].button(t("experiments.resume"), key="exp_resume"):
+    if progress["state"] in ("cancelled", "failed", "queued") and \
+            buttons[1].button(t("experiments.resume"), key="exp_resume"):
         start_runner(folder)
         st.rerun()
     ranked = measured.sort_values("oof_f1" if measured["oof_f1"].notna().any() else "f1_mean", ascending=False)

@@ -24,6 +24,8 @@ VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
          "pages/7_Experiments.py",
          "core/experiments/spec.py",
          "core/experiments/queue.py",
+         "core/experiments/search.py",
+         "core/experiments/ensemble.py",
          "core/access.py",
          ]
 
@@ -135,7 +137,8 @@ def test_the_url_or_the_session_chooses_the_language():
 
 
 def test_an_error_wrapping_another_is_in_one_language(monkeypatch):
-    inner = ConfigError.of("errors.params.above_max", label="loss.label_smoothing", value=0.9, max=0.5, help="smoothing")
+    inner = ConfigError.of("errors.params.above_max", label="loss.label_smoothing", value=0.9, max=0.5,
+                           help="smoothing")
     outer = ConfigError.of("errors_experiments.in_variant", variant="B", error=inner)
     assert str(outer) == "variant B: loss.label_smoothing: 0.9 is above the maximum 0.5 (smoothing)"
     monkeypatch.setenv("MASKLAB_LANG", "ko")
