@@ -23,8 +23,9 @@ def page_name(path: Path) -> str:
 
 
 def language_switch() -> None:
-    if LANGUAGE_KEY not in st.session_state:  # first run of the session: ?lang=ko or MASKLAB_LANG
-        st.session_state[LANGUAGE_KEY] = current_language()
+    # On every run, not only the session's first (?lang=ko or MASKLAB_LANG then): a page change draws the switch
+    # anew, and a new widget shows its first option (English) unless code set its value before it was drawn.
+    st.session_state[LANGUAGE_KEY] = st.session_state.get(LANGUAGE_KEY) or current_language()
     st.sidebar.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key=LANGUAGE_KEY,
                          help=t("app.language_help"))
 

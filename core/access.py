@@ -16,6 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import ConfigError
+from core.i18n import localized_error, t
 
 PASSWORD_ENV = "MASKLAB_PASSWORD"
 PASSWORD_FILE_ENV = "MASKLAB_PASSWORD_FILE"
@@ -45,15 +46,14 @@ def configured_password() -> str | None:
     if file:
         path = Path(file).expanduser()
         if path.resolve().is_relative_to(REPO_ROOT):
-            raise ConfigError(f"{PASSWORD_FILE_ENV}={file}: keep the password file outside the app's folder "
-                              f"{REPO_ROOT}, then restart the app")
+            raise ConfigError.of("access.errors.file_inside", env=PASSWORD_FILE_ENV, file=file, folder=REPO_ROOT)
         try:
             password = path.read_text(encoding="utf-8").strip()
         except OSError as error:
-            raise ConfigError(f"{PASSWORD_FILE_ENV}={file}: cannot be read ({error.strerror}); "
-                              "point it at a readable file holding the password") from None
+            raise ConfigError.of("access.errors.file_unreadable", env=PASSWORD_FILE_ENV, file=file,
+                                 reason=error.strerror) from None
         if not password:
-            raise ConfigError(f"{PASSWORD_FILE_ENV}={file}: the file is empty; write the password in it")
+            raise ConfigError.of("access.errors.file_empty", env=PASSWORD_FILE_ENV, file=file)
         return password
     return os.environ.get(PASSWORD_ENV) or None
 
@@ -96,22 +96,20 @@ def _check_typed_password() -> None:
 def sign_in() -> None:
     """The only page of an exposed app before the password is given; a refusal when no password is set."""
     st.title("Mask Lab")
-    address = served_address() or "every network interface"
+    address = served_address() or t("access.every_interface")
     try:
         password = configured_password()
     except ConfigError as error:
-        st.error(str(error))
+        st.error(localized_error(error))
         return
     if password is None:
-        st.error(f"This app is served on {address}, reachable from other machines, and no password is set: restart "
-                 f"it with {PASSWORD_ENV} (or {PASSWORD_FILE_ENV}, a file outside the app's folder) set, or serve it "
-                 "on 127.0.0.1 (make run).")
+        st.error(t("access.no_password", address=address, env=PASSWORD_ENV, file_env=PASSWORD_FILE_ENV))
         return
-    st.caption(f"Served on {address}: enter the team's password to use the app.")
-    st.text_input("Password", type="password", key=PASSWORD_KEY, on_change=_check_typed_password)
-    st.button("Enter", key="access_enter", on_click=_check_typed_password)
+    st.caption(t("access.caption", address=address))
+    st.text_input(t("access.password"), type="password", key=PASSWORD_KEY, on_change=_check_typed_password)
+    st.button(t("access.enter"), key="access_enter", on_click=_check_typed_password)
     if st.session_state.get(FAILED_KEY):
-        st.error("Wrong password.")
+        st.error(t("access.wrong"))
 
 
 def require_access() -> None:

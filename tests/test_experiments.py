@@ -50,6 +50,15 @@ def test_paired_bootstrap_calls_pure_noise_within_noise():
     assert "within noise" in verdict("A", "B", result)
 
 
+def test_the_verdict_is_in_the_language_of_the_page(monkeypatch):
+    result = {"difference": -0.031, "low": -0.05, "high": -0.012, "level": 0.95, "significant": True}
+    noise = {**result, "difference": 0.004, "low": -0.01, "high": 0.02, "significant": False}
+    assert verdict("A", "B", result) == "A beats B by 0.031 (95% interval 0.012-0.050)"  # the CLI's words
+    monkeypatch.setenv("MASKLAB_LANG", "ko")  # what the session's choice does on a page
+    assert verdict("A", "B", result) == "A이(가) B보다 F1이 0.031 높습니다 (95% 구간 0.012-0.050)"
+    assert verdict("A", "B", noise) == "A 대 B: 잡음 범위 안입니다 (차이 +0.004, 95% 구간 -0.010 ~ +0.020)"
+
+
 def test_paired_bootstrap_pairs_images_so_a_shared_hard_subset_does_not_hide_a_small_gain():
     """B = A with 40 more images right: an unpaired test would drown that in the images both miss."""
     rng = np.random.default_rng(2)

@@ -38,6 +38,15 @@ VIEWS = ["app.py", "core/ui.py", "core/widgets.py",
          "core/train/follow.py",
          "core/train/charts.py",
          "pages/5_Runs.py",
+         "pages/6_Submission.py",
+         "core/train/submission.py",
+         "core/train/tta.py",
+         "pages/7_Experiments.py",
+         "core/experiments/spec.py",
+         "core/experiments/queue.py",
+         "core/experiments/search.py",
+         "core/experiments/ensemble.py",
+         "core/access.py",
          ]
 
 
@@ -159,3 +168,12 @@ def test_every_declared_parameter_has_korean_help_and_params_yaml_holds_nothing_
     assert declared - set(korean) == set(), "declared parameters without Korean help"
     assert set(korean) - declared == set(), "Korean help for parameters nobody declares"
     assert all(HANGUL.search(text) for text in korean.values())
+
+
+def test_an_error_wrapping_another_is_in_one_language(monkeypatch):
+    inner = ConfigError.of("errors.params.above_max", label="loss.label_smoothing", value=0.9, max=0.5,
+                           help="smoothing")
+    outer = ConfigError.of("errors_experiments.in_variant", variant="B", error=inner)
+    assert str(outer) == "variant B: loss.label_smoothing: 0.9 is above the maximum 0.5 (smoothing)"
+    monkeypatch.setenv("MASKLAB_LANG", "ko")
+    assert i18n.localized_error(outer) == "변형 B: loss.label_smoothing: 0.9은(는) 최댓값 0.5보다 큽니다"

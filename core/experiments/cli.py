@@ -17,12 +17,12 @@ def _variants(pairs: list[list[str]]) -> dict:
     for words in pairs or []:
         name, assignments = words[0], words[1:]
         if name in variants:
-            raise ConfigError(f"--variant {name}: given twice")
+            raise ConfigError.of("errors_experiments.cli_variant_twice", name=name)
         overrides = {}
         for assignment in assignments:
             key, sep, value = assignment.partition("=")
             if not sep:
-                raise ConfigError(f"--variant {name}: {assignment!r} must be section.key=value")
+                raise ConfigError.of("errors_experiments.cli_variant_assignment", name=name, assignment=assignment)
             overrides[key.strip()] = value
         variants[name] = overrides
     return variants
@@ -36,7 +36,7 @@ def create(args) -> int:
         try:
             data = yaml.safe_load(Path(args.file).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(f"{args.file}: cannot read the experiment file ({error})") from None
+            raise ConfigError.of("errors_experiments.cli_file_unreadable", path=args.file, error=error) from None
         if args.name:
             data["name"] = args.name
         spec = spec_from_dict(data)

@@ -42,13 +42,16 @@ def paired_bootstrap(labels, probs_a: list, probs_b: list, n_boot: int = 1000, s
 
 def verdict(name_a: str, name_b: str, result: dict) -> str:
     """One sentence: who beats whom by how much, or that the difference is within noise."""
+    from core.i18n import t  # the session's language on a page, English in the CLI
+
     level = f"{round(result['level'] * 100)}%"
     if not result["significant"]:
-        return (f"{name_a} vs {name_b}: within noise (difference {result['difference']:+.3f}, {level} interval "
-                f"{result['low']:+.3f} to {result['high']:+.3f})")
+        return t("experiments.verdict_noise", a=name_a, b=name_b, difference=result["difference"], level=level,
+                 low=result["low"], high=result["high"])
     winner, loser, sign = (name_b, name_a, 1) if result["difference"] > 0 else (name_a, name_b, -1)
     low, high = sorted((sign * result["low"], sign * result["high"]))
-    return f"{winner} beats {loser} by {abs(result['difference']):.3f} ({level} interval {low:.3f}-{high:.3f})"
+    return t("experiments.verdict_beats", winner=winner, loser=loser, difference=abs(result["difference"]),
+             level=level, low=low, high=high)
 
 
 def _classes(probs) -> np.ndarray:

@@ -33,21 +33,20 @@ def ensemble_members(run_dirs=None, experiment=None, variant=None, weights=None,
         items = read_queue(experiment_dir(experiment, root))
         variants = sorted({item["variant"] for item in items})
         if variant not in variants:
-            raise ConfigError(f"--variant: {variant!r} is not a variant of experiment {experiment} "
-                              f"(variants: {', '.join(variants)})")
+            raise ConfigError.of("errors_experiments.ensemble_not_a_variant", variant=variant, experiment=experiment,
+                                 variants=", ".join(variants))
         members += [Path(item["run_dir"]) for item in items if item["variant"] == variant
                     and item["state"] == "finished"]
     if not members:
-        raise ConfigError("ensemble: no runs given (--runs RUN_DIR ... or --experiment NAME --variant V with "
-                          "finished runs)")
+        raise ConfigError.of("errors_experiments.ensemble_no_runs")
     for run_dir in members:
         if not (run_dir / runs.CONFIG_FILE).exists():
-            raise ConfigError(f"{run_dir}: not a run directory (no {runs.CONFIG_FILE})")
+            raise ConfigError.of("errors_experiments.ensemble_not_a_run", path=run_dir, config=runs.CONFIG_FILE)
     weights = [1.0] * len(members) if weights is None else [float(w) for w in weights]
     if len(weights) != len(members):
-        raise ConfigError(f"--weights: {len(weights)} weights for {len(members)} runs; give one per run")
+        raise ConfigError.of("errors_experiments.ensemble_weights_count", weights=len(weights), runs=len(members))
     if min(weights) < 0 or sum(weights) <= 0:
-        raise ConfigError(f"--weights: {weights} must be >= 0 and not all 0")
+        raise ConfigError.of("errors_experiments.ensemble_weights_values", weights=weights)
     return list(zip(members, weights))
 
 
@@ -64,8 +63,8 @@ def check_compatible(members) -> None:
         for key, mine, theirs in (("data.age_edges", config.data.age_edges, first.data.age_edges),
                                   ("data.image_size", config.data.image_size, first.data.image_size)):
             if tuple(mine) != tuple(theirs):
-                raise ConfigError(f"{run_dir}: trained with {key}={list(mine)} but {first_dir} with "
-                                  f"{list(theirs)}; an ensemble's members must agree on {key}")
+                raise ConfigError.of("errors_experiments.ensemble_disagree", path=run_dir, setting=key, mine=list(mine),
+                                     first=first_dir, theirs=list(theirs))
 
 
 def eval_probabilities(run_dir, data_dir=None, checkpoint: str = "best", tta: bool = False) -> np.ndarray:

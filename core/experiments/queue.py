@@ -31,6 +31,7 @@ import yaml
 
 from core.config import find_param
 from core.errors import ConfigError
+from core.i18n import t
 from core.experiments.spec import (ExperimentSpec, check_item_config, check_name, fold_indices, item_config,
                                    item_name, spec_from_dict)
 from core.train import runs
@@ -58,8 +59,7 @@ def experiment_dir(name_or_path, root=None) -> Path:
         return path
     folder = experiments_root(root) / check_name(str(name_or_path))
     if not (folder / SPEC_FILE).exists():
-        raise ConfigError(f"experiment {name_or_path}: not found under {experiments_root(root)} "
-                          f"(create it with: python -m core experiment create)")
+        raise ConfigError.of("errors_experiments.not_found", name=name_or_path, root=experiments_root(root))
     return folder
 
 
@@ -81,8 +81,7 @@ def create_experiment(spec: ExperimentSpec, root=None) -> Path:
     try:
         folder.mkdir()
     except FileExistsError:
-        raise ConfigError(f"experiment {spec.name}: {folder} already exists; choose another name "
-                          f"(or continue it with: python -m core experiment run {spec.name})") from None
+        raise ConfigError.of("errors_experiments.exists", name=spec.name, folder=folder) from None
     (folder / SPEC_FILE).write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False), encoding="utf-8")
     write_queue(folder, items)
     return folder
@@ -93,7 +92,7 @@ def read_spec(folder) -> ExperimentSpec:
     try:
         return spec_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read the experiment ({error})") from None
+        raise ConfigError.of("errors_experiments.unreadable", path=path, error=error) from None
 
 
 def read_queue(folder) -> list[dict]:
@@ -135,7 +134,8 @@ def item_outcome(item: dict) -> tuple[str, str | None]:
     if status.get("state") == "cancelled":
         return "cancelled", None
     error = status.get("error") or _last_error_line(run_dir.parent.parent / RUNNER_LOG, item["name"])
-    return "failed", error or "the run process ended without finishing (see runner.log)"
+    # Kept in queue.json, written by the runner (the CLI's language): the page shows it as written.
+    return "failed", error or t("experiments.item_ended")
 
 
 def _last_error_line(log: Path, name: str) -> str | None:
@@ -187,7 +187,7 @@ def run_queue(folder, log=None, poll_s: float = 0.5) -> list[dict]:
     log = log or (lambda text: print(text, flush=True))
     other = runner_pid(folder)
     if other and other != os.getpid():
-        raise ConfigError(f"experiment {folder.name}: a runner is already working on it (pid {other})")
+        raise ConfigError.of("errors_experiments.runner_busy", name=folder.name, pid=other)
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     runs.write_json_atomic(folder / RUNNER_FILE, {"pid": os.getpid(), "started_at": runs.now_iso()})
     items = read_queue(folder)
@@ -306,12 +306,12 @@ def final_fit_config(folder, variant: str, epochs: int | None = None):
     folder = Path(folder)
     spec = read_spec(folder)
     if variant not in spec.variants:
-        raise ConfigError(f"--variant {variant}: not in experiment {spec.name} ({', '.join(spec.variants)})")
+        raise ConfigError.of("errors_experiments.final_variant_unknown", variant=variant, name=spec.name,
+                             variants=", ".join(spec.variants))
     if epochs is None:
         epochs = final_epochs([item for item in read_queue(folder) if item["variant"] == variant])
         if epochs is None:
-            raise ConfigError(f"--variant {variant}: no finished run of experiment {spec.name} to take the epoch "
-                              f"count from; run the experiment first or pass --epochs N")
+            raise ConfigError.of("errors_experiments.final_no_epochs", variant=variant, name=spec.name)
     epochs = find_param("train.epochs").validate(epochs, where="--epochs")
     config = item_config(spec, variant, 0, spec.seeds[0], folder / "runs")
     config.data.folds, config.data.fold = 0, 0
@@ -330,7 +330,8 @@ def save_variant_config(folder, variant: str, configs_dir=None) -> Path:
     folder = Path(folder)
     spec = read_spec(folder)
     if variant not in spec.variants:
-        raise ConfigError(f"variant {variant!r}: not in experiment {spec.name} ({', '.join(spec.variants)})")
+        raise ConfigError.of("errors_experiments.variant_unknown", variant=variant, name=spec.name,
+                             variants=", ".join(spec.variants))
     config = item_config(spec, variant, 0, spec.seeds[0], "runs")
     config.data.folds, config.data.fold, config.run.root, config.run.name = 0, 0, "runs", ""
     path = Path(configs_dir or CONFIGS_DIR) / f"{spec.name}-{variant}.yaml"

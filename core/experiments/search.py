@@ -50,34 +50,34 @@ def default_storage(root=None) -> str:
 def check_space(space) -> dict:
     """The space normalised to {key: {"low", "high", "log", "step"} | {"choices": [...]}} (JSON-safe)."""
     if not isinstance(space, dict) or not space:
-        raise ConfigError("search space: empty; give at least one key, e.g. optim.lr: {low: 1.0e-4, high: 1.0e-2}")
+        raise ConfigError.of("errors_experiments.space_empty", example="optim.lr: {low: 1.0e-4, high: 1.0e-2}")
     checked = {}
     for key, spec in space.items():
         if str(key).startswith("run."):
-            raise ConfigError(f"search space: {key} is set per trial; remove it")
+            raise ConfigError.of("errors_experiments.space_run_key", setting=key)
         if key == "train.final_fit":
-            raise ConfigError("search space: train.final_fit leaves no validation F1 to search on; remove it")
+            raise ConfigError.of("errors_experiments.space_final_fit")
         param = find_param(str(key))
         where = f"search space: {key}"
         if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: expected {{low, high}} or {{choices: [...]}}, got {spec!r}")
+            raise ConfigError.of("errors_experiments.space_not_mapping", setting=key, spec=spec)
         if "choices" in spec:
             if set(spec) != {"choices"} or not isinstance(spec["choices"], list) or not spec["choices"]:
-                raise ConfigError(f"{where}: choices must be a non-empty list and come alone")
+                raise ConfigError.of("errors_experiments.space_choices", setting=key)
             values = [param.validate(value, where) for value in spec["choices"]]
             checked[key] = {"choices": [list(v) if isinstance(v, tuple) else v for v in values]}
             continue
         unknown = set(spec) - RANGE_KEYS
         if unknown or not {"low", "high"} <= set(spec):
-            raise ConfigError(f"{where}: a range has low, high and optionally log, step (got {', '.join(spec)})")
+            raise ConfigError.of("errors_experiments.space_range_keys", setting=key, given=", ".join(spec))
         if param.kind not in ("int", "float"):
-            raise ConfigError(f"{where}: is a {param.kind}; give choices: [...] instead of a range")
+            raise ConfigError.of("errors_experiments.space_not_numeric", setting=key, kind=param.kind)
         low, high = param.validate(spec["low"], where), param.validate(spec["high"], where)
         if not low < high:
-            raise ConfigError(f"{where}: low {low} must be below high {high}")
+            raise ConfigError.of("errors_experiments.space_low_high", setting=key, low=low, high=high)
         log = bool(spec.get("log", False))
         if log and low <= 0:
-            raise ConfigError(f"{where}: a log range needs low > 0 (got {low})")
+            raise ConfigError.of("errors_experiments.space_log_low", setting=key, low=low)
         checked[key] = {"low": low, "high": high, "log": log, "kind": param.kind}
         if spec.get("step") is not None:
             checked[key]["step"] = spec["step"]
@@ -92,11 +92,11 @@ def load_space(path_or_space) -> dict:
     try:
         data = yaml.safe_load(Path(path_or_space).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"--space {path_or_space}: cannot read the search space ({error})") from None
+        raise ConfigError.of("errors_experiments.space_unreadable", path=path_or_space, error=error) from None
     try:
         return check_space(data)
     except ConfigError as error:
-        raise ConfigError(f"{path_or_space}: {error}") from None
+        raise ConfigError.of("errors_experiments.space_in_file", path=path_or_space, error=error) from None
 
 
 def _optuna():
@@ -117,11 +117,10 @@ def _open_study(name: str, storage: str, create: bool, seed: int = 0):
                                        direction="maximize", load_if_exists=True)
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     except KeyError:
-        raise ConfigError(f"--study {name}: no such study in {storage}; create it with "
-                          f"python -m core experiment search --study {name} --space FILE") from None
+        raise ConfigError.of("errors_experiments.study_missing", name=name, storage=storage) from None
     except Exception as error:  # sqlalchemy/optuna raise many kinds for a bad or unreachable URL
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"--storage {storage}: cannot be reached ({first})") from None
+        raise ConfigError.of("errors_experiments.storage_unreachable", storage=storage, reason=first) from None
 
 
 def create_search(name: str, base, space, storage: str | None = None, root=None, seed: int = 0) -> dict:
@@ -130,13 +129,13 @@ def create_search(name: str, base, space, storage: str | None = None, root=None,
     space = load_space(space)
     base_dict = config_to_dict(base) if not isinstance(base, dict) else config_to_dict(config_from_dict(base))
     if base_dict["train"]["final_fit"]:
-        raise ConfigError("base: train.final_fit=true leaves no validation F1 to search on; turn it off")
+        raise ConfigError.of("errors_experiments.search_final_fit_base")
     storage = storage or default_storage(root)
     study = _open_study(name, storage, create=True, seed=seed)
     saved_space, saved_base = study.user_attrs.get("space"), study.user_attrs.get("base")
     if saved_space is not None and (saved_space != space or saved_base != base_dict):
-        what = "search space" if saved_space != space else "base config"
-        raise ConfigError(f"--study {name}: exists in {storage} with another {what}; choose another study name")
+        other = "study_other_space" if saved_space != space else "study_other_base"
+        raise ConfigError.of(f"errors_experiments.{other}", name=name, storage=storage)
     if saved_space is None:
         study.set_user_attr("space", space)
         study.set_user_attr("base", base_dict)
@@ -179,7 +178,7 @@ def run_worker(study_name: str, storage: str, trials: int = 10, log=None, poll_s
     study = _open_study(study_name, storage, create=False)
     space, base = study.user_attrs.get("space"), study.user_attrs.get("base")
     if not space or not base:
-        raise ConfigError(f"--study {study_name}: has no Mask Lab search space (created elsewhere?)")
+        raise ConfigError.of("errors_experiments.study_foreign", name=study_name)
     trials_dir = Path(study.user_attrs.get("runs_root") or runs.runs_root()) / "experiments" / study_name / "trials"
     trials_dir.mkdir(parents=True, exist_ok=True)
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -249,7 +248,7 @@ def best_trial(study_name: str, storage: str, out=None) -> dict:
     try:
         best = study.best_trial
     except ValueError:
-        raise ConfigError(f"--study {study_name}: no finished trial yet") from None
+        raise ConfigError.of("errors_experiments.study_no_trial", name=study_name) from None
     params = {key: decode(key, value) for key, value in best.params.items()}
     config = trial_config(study.user_attrs["base"], params)
     root = Path(study.user_attrs.get("runs_root") or runs.runs_root())

@@ -35,23 +35,29 @@ class ExperimentSpec:
                 "seeds": list(self.seeds)}
 
 
+# The names the pages check, with their own words in each language; any other `what` (a CLI flag) is shown as given.
+NAME_ERRORS = {"experiment name": "errors_experiments.bad_experiment_name",
+               "variant name": "errors_experiments.bad_variant_name"}
+
+
 def check_name(name: str, what: str = "experiment name") -> str:
     name = str(name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise ConfigError(f"{what}: {name!r} must be letters, digits, '-', '_' or '.' (no spaces or folders)")
+        if what in NAME_ERRORS:
+            raise ConfigError.of(NAME_ERRORS[what], name=name)
+        raise ConfigError.of("errors_experiments.bad_name", what=what, name=name)
     return name
 
 
-def parse_variant_value(key: str, value, where: str):
-    """A variant's value for `key`, typed and checked by the key's declaration."""
+def parse_variant_value(key: str, value, variant: str):
+    """Variant `variant`'s value for `key`, typed and checked by the key's declaration."""
     if key in ITEM_KEYS:
-        raise ConfigError(f"{where}: {key} is set by the experiment itself (use its folds/seeds); remove it")
+        raise ConfigError.of("errors_experiments.item_key", variant=variant, setting=key)
     try:
         param = find_param(key)
-    except ConfigError as error:
-        raise ConfigError(f"{where}: {error}") from None
-    return param.parse(value, where=f"{where}: {key}") if isinstance(value, str) else \
-        param.validate(value, where=f"{where}: {key}")
+        return param.parse(value, where=key) if isinstance(value, str) else param.validate(value, where=key)
+    except ConfigError as error:  # the declaration's own words, in the session's language, after the variant
+        raise ConfigError.of("errors_experiments.in_variant", variant=variant, error=error) from None
 
 
 def make_spec(name: str, base, variants: dict, folds: int = 3, seeds=(0,)) -> ExperimentSpec:
@@ -59,33 +65,31 @@ def make_spec(name: str, base, variants: dict, folds: int = 3, seeds=(0,)) -> Ex
     name = check_name(name)
     base_dict = config_to_dict(base) if isinstance(base, ExperimentConfig) else config_to_dict(config_from_dict(base))
     if base_dict["train"]["final_fit"]:
-        raise ConfigError("base: train.final_fit=true leaves no validation to compare on; turn it off (the final "
-                          "fit comes after: python -m core experiment final)")
+        raise ConfigError.of("errors_experiments.final_fit_base")
     if not variants:
-        raise ConfigError("variants: an experiment needs at least one variant (e.g. baseline with no overrides)")
+        raise ConfigError.of("errors_experiments.no_variants")
     checked = {}
     for variant, overrides in variants.items():
         variant = check_name(variant, "variant name")
         if overrides is not None and not isinstance(overrides, dict):
-            raise ConfigError(f"variant {variant}: expected key: value overrides, got {overrides!r}")
-        checked[variant] = {key: _plain(parse_variant_value(key, value, f"variant {variant}"))
+            raise ConfigError.of("errors_experiments.not_overrides", variant=variant, overrides=overrides)
+        checked[variant] = {key: _plain(parse_variant_value(key, value, variant))
                             for key, value in (overrides or {}).items()}
     folds = int(folds)
     if not 0 <= folds <= 20:
-        raise ConfigError(f"folds: {folds} is out of range; use 0 or 1 (the plain split) or 2..20")
+        raise ConfigError.of("errors_experiments.folds_range", folds=folds)
     seeds = [int(seed) for seed in seeds]
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds: {seeds} must be distinct whole numbers >= 0, at least one")
+        raise ConfigError.of("errors_experiments.seeds", seeds=seeds)
     return ExperimentSpec(name, base_dict, checked, folds, seeds)
 
 
 def spec_from_dict(data: dict) -> ExperimentSpec:
     if not isinstance(data, dict):
-        raise ConfigError("experiment file: expected keys name, base, variants, folds, seeds")
+        raise ConfigError.of("errors_experiments.file_not_mapping")
     unknown = set(data) - {"name", "base", "variants", "folds", "seeds"}
     if unknown:
-        raise ConfigError(f"experiment file: unknown key(s) {', '.join(sorted(unknown))} "
-                          f"(known: name, base, variants, folds, seeds)")
+        raise ConfigError.of("errors_experiments.file_unknown_keys", keys=", ".join(sorted(unknown)))
     return make_spec(data.get("name", ""), data.get("base") or {}, data.get("variants") or {},
                      data.get("folds", 3), data.get("seeds", [0]))
 
@@ -116,7 +120,7 @@ def item_config(spec: ExperimentSpec, variant: str, fold: int, seed: int, runs_d
     try:
         config = config_from_dict(data)
     except ConfigError as error:
-        raise ConfigError(f"variant {variant}: {error}") from None
+        raise ConfigError.of("errors_experiments.in_variant", variant=variant, error=error) from None
     check_fold(config.data.folds, config.data.fold)
     return config
 
@@ -128,7 +132,7 @@ def check_item_config(config: ExperimentConfig, variant: str) -> None:
     try:
         create_transforms(config)
     except MaskLabError as error:
-        raise ConfigError(f"variant {variant}: {error}") from None
+        raise ConfigError.of("errors_experiments.in_variant", variant=variant, error=error) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ConfigError(f"variant {variant}: augment pipelines {config.augment.train!r} / {config.augment.val!r} "
-                          f"cannot be loaded ({type(error).__name__}: {error})") from None
+        raise ConfigError.of("errors_experiments.pipelines_unloadable", variant=variant, train=config.augment.train,
+                             val=config.augment.val, kind=type(error).__name__, error=error) from None

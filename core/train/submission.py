@@ -33,19 +33,19 @@ def validate_submission(submission, data_dir=None, info: pd.DataFrame | None = N
         try:
             submission = pd.read_csv(submission, dtype=str, keep_default_na=False)
         except (OSError, ValueError) as error:
-            raise DataError(f"{where}: cannot read as CSV ({error})") from None
+            raise DataError.of("errors_submission.cannot_read", where=where, error=error) from None
     if info is None:
         info = read_info(data_dir)
     if list(submission.columns) != list(SUBMISSION_COLUMNS):
-        raise DataError(f"{where}: columns must be exactly ImageID,ans; found {','.join(map(str, submission.columns))}")
+        raise DataError.of("errors_submission.columns", where=where, found=",".join(map(str, submission.columns)))
     if len(submission) != len(info):
-        raise DataError(f"{where}: {len(submission)} rows but eval/info.csv has {len(info)}; one row per eval image")
+        raise DataError.of("errors_submission.rows", where=where, rows=len(submission), expected=len(info))
     ids, expected = submission["ImageID"].astype(str).to_numpy(), info["ImageID"].astype(str).to_numpy()
     mismatch = (ids != expected).nonzero()[0]
     if len(mismatch):
         row = int(mismatch[0])
-        raise DataError(f"{where}: row {row + 2} has ImageID {ids[row]!r} but info.csv has {expected[row]!r} there; "
-                        f"keep info.csv's order")
+        raise DataError.of("errors_submission.image_id", where=where, row=row + 2, found=ids[row],
+                           expected=expected[row])
     # Digits only, as the grader parses them: "3.0", "1e1" and " 4 " are not integers written as text.
     text = submission["ans"].astype(str)
     digits = text.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
@@ -53,8 +53,8 @@ def validate_submission(submission, data_dir=None, info: pd.DataFrame | None = N
     bad = ~digits | (answers >= NUM_CLASSES)
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
-        raise DataError(f"{where}: row {row + 2} has ans {text.iloc[row]!r}; ans must be an integer 0..{NUM_CLASSES - 1} "
-                        f"written with digits only (no sign, decimal point, exponent or spaces)")
+        raise DataError.of("errors_submission.ans", where=where, row=row + 2, found=text.iloc[row],
+                           last=NUM_CLASSES - 1)
     return submission.assign(ans=answers.astype(int))
 
 
@@ -115,11 +115,13 @@ def read_submission_record(submission_path) -> dict | None:
 
 def describe_tta(tta) -> str:
     """Words for a record's TTA: a choice's name (core.train.tta), or the on/off flag of older records."""
+    from core.i18n import t
+
     if tta is True:
-        return "flip TTA"
+        return t("submission.tta_flip")
     if not tta or tta == "none":
-        return "no TTA"
-    return f"{tta} TTA"
+        return t("submission.tta_none")
+    return t("submission.tta_named", tta=tta)
 
 
 def score_on_demo(submission: pd.DataFrame, data_dir) -> dict | None:
@@ -134,7 +136,7 @@ def score_on_demo(submission: pd.DataFrame, data_dir) -> dict | None:
     truth = read_csv_checked(truth_path, SUBMISSION_COLUMNS).set_index("ImageID")["ans"]
     answers = truth.reindex(submission["ImageID"].astype(str))
     if answers.isna().any():
-        raise DataError(f"{truth_path}: has no answer for ImageID {answers[answers.isna()].index[0]!r}; "
-                        f"these answers belong to another demo dataset")
+        raise DataError.of("errors_submission.truth_missing", path=truth_path,
+                           image_id=answers[answers.isna()].index[0])
     scores = classification_metrics(answers.astype(int).to_numpy(), submission["ans"].astype(int).to_numpy())
     return {"f1": scores["f1"], "accuracy": scores["accuracy"], "images": int(len(submission))}

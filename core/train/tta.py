@@ -32,7 +32,7 @@ def tta_name(tta) -> str:
     if tta is True:
         return "flip"
     if tta not in TTA_VIEWS:
-        raise ConfigError(f"--tta: {tta!r} is not a TTA choice; use one of {', '.join(TTA_CHOICES)}")
+        raise ConfigError.of("errors_submission.unknown_tta", tta=tta, choices=", ".join(TTA_CHOICES))
     return tta
 
 
@@ -79,7 +79,7 @@ def view(images, name: str):
     corners = {"crop_tl": (False, False), "crop_tr": (False, True), "crop_bl": (True, False), "crop_br": (True, True)}
     if name in corners:
         return _corner(images, *corners[name])
-    raise ConfigError(f"TTA view {name!r} is not declared")
+    raise ConfigError.of("errors_submission.unknown_view", name=name)
 
 
 def tta_probabilities(model, images, tta: str = "none"):

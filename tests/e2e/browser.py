@@ -145,3 +145,33 @@ def publish_screenshot(shot: Path) -> Path:
     with Image.open(shot) as image:
         image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
     return target
+
+
+# Each distinct Hangul syllable of the element's text drawn alone on a canvas in the element's font, beside a code
+# point no font has (U+0378, unassigned): a syllable no installed font covers is drawn as that same "missing glyph"
+# box (tofu), and all such syllables look alike.
+_HANGUL_DRAWN = r"""(element) => {
+  const style = getComputedStyle(element);
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 4 * parseFloat(style.fontSize);
+  const context = canvas.getContext('2d', {willReadFrequently: true});
+  const draw = (text) => {
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    context.textBaseline = 'top';
+    context.fillText(text, 4, 4);
+    return canvas.toDataURL();
+  };
+  const missing = draw('\u0378');
+  const syllables = [...new Set(element.innerText)].filter(c => /[\uac00-\ud7a3]/.test(c));
+  const drawn = syllables.map(draw);
+  return {syllables: syllables.join(''), distinct: new Set(drawn).size,
+          missing: syllables.filter((c, i) => drawn[i] === missing).join('')};
+}"""
+
+
+def hangul_drawn(locator) -> dict:
+    """How the browser draws the Hangul of `locator`'s text: {syllables, distinct (how many different images they
+    make), missing (those drawn as the missing-glyph box)}. Rendered Korean: nothing missing, every syllable its own
+    image."""
+    return locator.evaluate(_HANGUL_DRAWN)

@@ -121,19 +121,25 @@ def _cancel_leftover_runs(runs_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory):
-    """Headless Debian Chromium with a fresh profile (never a downloaded browser)."""
+def playwright():
+    """One Playwright for the session (a second one cannot start while it runs): for browsers of other kinds."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser_context(playwright, tmp_path_factory):
+    """Headless Debian Chromium with a fresh profile (never a downloaded browser)."""
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT)
-        context.set_default_timeout(30_000)
-        try:
-            yield context
-        finally:
-            context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT)
+    context.set_default_timeout(30_000)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session")

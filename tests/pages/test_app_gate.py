@@ -211,3 +211,34 @@ def test_an_unexpected_error_in_a_real_page_is_one_line(demo_data_dir, monkeypat
     assert_no_exception(at)
     assert len(at.error) >= 1 and at.error[-1].value.endswith("(details in the server log)")
     assert "\n" not in at.error[-1].value and "Traceback" in capfd.readouterr().err
+
+
+# ----- in Korean (issue #16) ------------------------------------------------------------------------------
+def korean(key: str, **values) -> str:
+    from core.i18n import text
+    return text("ko", key, **values)
+
+
+def test_the_sign_in_page_in_korean(demo_data_dir, monkeypatch, served_on, no_password, tmp_path):
+    served_on("0.0.0.0")
+    at = app(demo_data_dir, monkeypatch)
+    at.query_params["lang"] = "ko"  # a link to the app in Korean
+    at.run()
+    assert_no_exception(at)
+    assert [e.value for e in at.error] == [korean("access.no_password", address="0.0.0.0", env=access.PASSWORD_ENV,
+                                                  file_env=access.PASSWORD_FILE_ENV)]
+    assert at.error[0].value.startswith("이 앱은 0.0.0.0에서 서비스되어")
+
+    monkeypatch.setenv(access.PASSWORD_ENV, PASSWORD)
+    at.run()
+    assert korean("access.caption", address="0.0.0.0") in [c.value for c in at.caption]
+    assert at.text_input(key=access.PASSWORD_KEY).label == korean("access.password")
+    assert at.button(key="access_enter").label == korean("access.enter")
+    at.text_input(key=access.PASSWORD_KEY).input("guess").run()
+    assert [e.value for e in at.error] == ["비밀번호가 틀렸습니다."] and not shows_home(at)
+
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    monkeypatch.setenv(access.PASSWORD_FILE_ENV, str(empty))  # a password file the app cannot use
+    at.run()
+    assert [e.value for e in at.error] == [f"{access.PASSWORD_FILE_ENV}={empty}: 파일이 비어 있습니다. 비밀번호를 적어 두세요"]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.conftest import REPO_ROOT
 from tests.pages.conftest import open_page as open_checked_page
 from tests.pages.tiny_run import finished_run
 
@@ -153,3 +154,52 @@ def test_the_file_says_which_checkpoint_and_tta_made_it_and_its_score_on_the_dem
     at = open_page(real)
     assert not any("macro F1" in m.label for m in at.metric)
     assert any("hidden" in c.value for c in at.caption)
+
+
+# ----- in Korean (issue #16) ------------------------------------------------------------------------------
+def korean(key: str, **values) -> str:
+    from core.i18n import text
+    return text("ko", key, **values)
+
+
+def test_the_page_and_its_messages_in_korean(demo_data_dir, tmp_path):
+    run_dir = finished_run(demo_data_dir, tmp_path / "runs", "tiny")
+    at = AppTest.from_file(str(REPO_ROOT / "pages" / "6_Submission.py"), default_timeout=60)
+    at.session_state["data_dir"], at.session_state["lang"] = str(demo_data_dir), "ko"
+    at.run()
+    assert not at.exception, at.exception
+    assert [title.value for title in at.title] == [korean("submission.title")]
+    assert korean("submission.caption") in [caption.value for caption in at.caption]
+    assert at.radio(key="sub_checkpoint").label == korean("submission.checkpoint")
+    assert at.radio(key="sub_checkpoint").help == korean("submission.checkpoint_help")
+    assert at.selectbox(key="sub_tta").help.startswith("테스트 시 증강") and "flip: 2회 추론" in at.selectbox(key="sub_tta").help
+    assert at.button(key="sub_make").label == korean("submission.make")
+
+    at.radio(key="sub_checkpoint").set_value("last")
+    at.selectbox(key="sub_tta").select("flip")
+    at.button(key="sub_make").click().run()
+    assert not at.exception, at.exception
+    made = [success.value for success in at.success]
+    assert any(value.startswith("last 체크포인트(에폭 2, raw 가중치, flip TTA)로 예측") for value in made), made
+    assert korean("submission.valid", rows=28, path=run_dir / "submission.csv") in made
+    assert {metric.label for metric in at.metric} == {korean("submission.score"), korean("submission.accuracy")}
+    assert [subheader.value for subheader in at.subheader] == [korean("submission.distribution")]
+
+    # A file that is not for this eval set: the validator's error and the next step, both in Korean.
+    info = pd.read_csv(demo_data_dir / "eval" / "info.csv")
+    info.assign(ans=3).iloc[:-1].to_csv(run_dir / "submission.csv", index=False)
+    at.run()
+    assert not at.exception, at.exception
+    assert [error.value for error in at.error] == [
+        korean("errors_submission.rows", where=run_dir / "submission.csv", rows=len(info) - 1, expected=len(info))
+        + "\n\n" + korean("submission.other_eval_set")]
+    assert at.error[0].value.startswith(f"{run_dir / 'submission.csv'}: 27행이지만 eval/info.csv는 28행입니다")
+    assert korean("submission.not_recorded") in [caption.value for caption in at.caption]
+
+    at.session_state["lang"] = "en"  # the same page and file in English
+    at.run()
+    assert [title.value for title in at.title] == ["Submission"]
+    assert [error.value for error in at.error] == [
+        f"{run_dir / 'submission.csv'}: 27 rows but eval/info.csv has 28; one row per eval image\n\n"
+        "This file was made for another eval set: make the submission again above, or choose the data directory it "
+        "was made for on the home page."]
