@@ -6,6 +6,7 @@ from torch.utils.data import DataLoader
 
 from core.loader.collate import collate_for
 from core.loader.config import LoaderConfig
+from core.loader.memory import keep_batch_memory
 from core.loader.samplers import build_sampler, wrap_in_batches
 from core.loader.validate import validate_loader_config
 from core.loader.workers import seed_worker
@@ -33,6 +34,7 @@ def create_loader(dataset, config: LoaderConfig, *, labels=None, indices=None, s
     Batches leave as the pipeline made them (uint8 once the Normalize moved): see fast_pipeline.finish_images.
     """
     validate_loader_config(config, len(dataset), distributed=distributed)
+    keep_batch_memory()  # before the first batch, and inherited by the workers: see core.loader.memory
     sampler = build_sampler(config.sampler, len(dataset), shuffle=config.shuffle, num_samples=config.num_samples,
                             labels=dataset_labels(dataset) if labels is None else labels, indices=indices,
                             seed=seed, distributed=distributed, rank=rank, world_size=world_size)
