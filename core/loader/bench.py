@@ -170,12 +170,24 @@ class Sweep:
         self.paths = [str(self.plain.data_dir / p) for p in self.plain.images["path"]]
         self.cache_build_s: float | None = None
         self._datasets: dict = {}
+        # decode=gpu is a row of its own where it can run: a CUDA device and a pipeline the device can do.
+        self.gpu = None
+        if torch.device(self.device).type == "cuda":
+            from core.loader.gpu_decode import GpuDecoder, plan_for
+
+            plan = plan_for(self.pipeline)[0]
+            self.gpu = GpuDecoder(plan) if plan is not None else None
 
     def dataset(self, loader: str, progress=None):
         if loader not in self._datasets:
             if loader == "baseline":
                 self._datasets[loader] = StarterDataset(self.paths, self.plain.labels, self.size or DEFAULT_SIZE,
                                                         self.mean, self.std)
+            elif loader == "gpu":
+                from core.loader.gpu_decode import EncodedReader
+
+                self._datasets[loader] = create_dataset(self.data_dir, "all", transform=None, reader=EncodedReader(),
+                                                        scan=_ScanOf(self.plain))
             else:
                 config = replace(self.base, cache="memmap" if loader == "cached" else "none")
                 start = time.perf_counter()
@@ -196,6 +208,7 @@ class Sweep:
         if loader == "baseline":  # exactly the starter code: DataLoader's own defaults
             return DataLoader(dataset, batch_size=config.batch_size, shuffle=True, num_workers=config.num_workers)
         return create_loader(dataset, replace(self.base, cache=config.cache, batch_size=config.batch_size,
+                                              decode="gpu" if loader == "gpu" else self.base.decode,
                                               num_workers=config.num_workers, pin_memory=config.pin_memory,
                                               persistent_workers=config.persistent_workers), seed=self.seed)
 
@@ -208,7 +221,7 @@ class Sweep:
     def measure(self, loader: str, config: LoaderConfig, non_blocking: bool = False, passes: int = 1,
                 warmup_batches: int = 1, repeats: int = 1) -> Timing:
         """Best of `repeats` timings: other processes on the machine only ever make a run slower."""
-        normalize = None if loader == "baseline" else self.normalize
+        normalize = {"baseline": None, "gpu": self.gpu}.get(loader, self.normalize)
         before = torch.get_num_threads()
         torch.set_num_threads(self.threads(loader, config.num_workers))
         try:
@@ -301,6 +314,8 @@ def run_sweep(data_dir, pipeline=None, workers=(0, 1, 2), batch_sizes=(16, 64), 
                      "(both need the input size); the default loader decodes in full")
     else:
         sweep.dataset("cached", progress=cache_progress)  # build the cache before any clock runs
+    if sweep.gpu is not None:
+        loaders = (*loaders, "gpu")
     if sweep.device == "cpu":
         notes.append("no CUDA device: pin_memory and non_blocking copies were not measured (they only "
                      "matter for copies to a GPU); batches are normalised by the main process, as in training")

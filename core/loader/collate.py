@@ -16,8 +16,11 @@ from core.labels import NUM_CLASSES
 
 
 def stack_images(images: list) -> torch.Tensor:
-    """NxCxHxW tensor from HWC arrays or CHW tensors (uint8 stays uint8; layout is channels-last)."""
+    """NxCxHxW tensor from HWC arrays or CHW tensors (uint8 stays uint8; layout is channels-last); a list of
+    1-D byte tensors from encoded files."""
     first = images[0]
+    if isinstance(first, np.ndarray) and first.ndim == 1:  # encoded files (decode=gpu): decoded on the device
+        return [torch.from_numpy(image) for image in images]
     if isinstance(first, np.ndarray):
         if first.ndim == 2:
             images = [image[:, :, None] for image in images]

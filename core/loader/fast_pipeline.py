@@ -106,8 +106,11 @@ def finish_images(images: torch.Tensor, device, normalize: BatchNormalize | None
     """A batch of images as the model takes them: on `device`, float32, normalised, in the layout asked for.
 
     uint8 crosses to the device as uint8 and is normalised there (`normalize`, default ImageNet's); a float
-    batch is already finished by its pipeline and only changes device and layout.
+    batch is already finished by its pipeline and only changes device and layout; a list of encoded files
+    (decode=gpu) is decoded there by `normalize`, a core.loader.gpu_decode.GpuDecoder.
     """
+    if isinstance(images, (list, tuple)):
+        return normalize(images, device, channels_last=channels_last)
     images = images.to(device, non_blocking=non_blocking)
     if images.dtype == torch.uint8:
         return (normalize or IMAGENET_NORMALIZE)(images, channels_last=channels_last)

@@ -46,16 +46,47 @@ def create_transforms(config) -> tuple[A.Compose, A.Compose]:
             load_transform(config.augment.val, size, seed=config.train.seed))
 
 
-def device_inputs(config) -> tuple[tuple, tuple]:
-    """((train per-image pipeline, its BatchNormalize), (val ...)): what the workers run and what the device
-    finishes each batch with (core.loader.split_for_device). The per-image pipelines keep the seed."""
+def device_inputs(config, warn=None) -> tuple[tuple, tuple]:
+    """((train per-image pipeline, its finisher), (val ...)): what the workers run and what the device
+    finishes each batch with — a BatchNormalize (core.loader.split_for_device), or under loader.decode=gpu a
+    GpuDecoder with no per-image pipeline at all. The per-image pipelines keep the seed. Where decode=gpu
+    cannot apply, `warn` (default: stderr) gets the line saying why, and the CPU path runs.
+    """
+    from core.loader.gpu_decode import GpuDecoder, gpu_plan
+
     pipelines = []
-    for pipeline in create_transforms(config):
+    for train, pipeline in zip((True, False), create_transforms(config)):
+        if config.loader.decode == "gpu":
+            plan, why = gpu_plan(pipeline, config.loader, train=train)
+            if plan is not None:
+                pipelines.append((None, GpuDecoder(plan)))
+                continue
+            if why not in _SAID:  # once per process: prediction asks for the inputs more than once
+                _SAID.add(why)
+                (warn or _to_stderr)(why)
         per_image, normalize = split_for_device(pipeline)
         if per_image is not pipeline:
             per_image.set_random_seed(config.train.seed)
         pipelines.append((per_image, normalize))
     return pipelines[0], pipelines[1]
+
+
+_SAID: set = set()
+
+
+def _to_stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
+def create_input_reader(config, transform, finish, **kwargs):
+    """The reader for one side of device_inputs: the files' bytes for a GpuDecoder, else create_reader's."""
+    from core.loader.gpu_decode import EncodedReader, GpuDecoder
+
+    if isinstance(finish, GpuDecoder):
+        return EncodedReader()
+    return create_reader(config, transform, **kwargs)
 
 
 def create_reader(config, pipeline=None, *, paths=None, data_dir=None, progress=None):
