@@ -24,7 +24,7 @@ def stack_images(images: list) -> torch.Tensor:
     if isinstance(first, np.ndarray):
         if first.ndim == 2:
             images = [image[:, :, None] for image in images]
-        out = _batch_tensor((len(images), *images[0].shape), torch.from_numpy(images[0][:0]).dtype)
+        out = _batch_tensor((len(images), *images[0].shape), torch.from_numpy(np.empty(0, images[0].dtype)).dtype)
         np.stack(images, out=out.numpy())
         return out.permute(0, 3, 1, 2)
     tensors = [torch.as_tensor(image) for image in images]

@@ -18,6 +18,9 @@ def seed_worker(worker_id: int) -> None:
     number. What torch cannot reach is the pipeline's own generator (A.Compose keeps one): it is forked
     with the parent's state, so without this every worker would draw the same flips and crops.
     """
+    import cv2
+
+    cv2.setNumThreads(1)  # like torch in a worker: the workers are the parallelism; more threads only contend
     seed = torch.initial_seed() % 2**32
     random.seed(seed)
     np.random.seed(seed)
