@@ -14,7 +14,9 @@ the goal lines (issue 13, 2 cores) come below the table, each saying met or not 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +99,8 @@ def main(argv=None) -> int:
     if "--data-dir" not in argv and not any(a.startswith("--data-dir=") for a in argv):
         argv += ["--data-dir", str(photo_data_dir(people))]
     args = build_parser().parse_args(["bench-loader", *argv])
+    if "MASKLAB_CACHE_DIR" not in os.environ:  # a fresh image cache: its build time is this run's figure
+        os.environ["MASKLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="masklab-bench-cache-")
     try:
         result = sweep_from_args(args)
     except MaskLabError as error:

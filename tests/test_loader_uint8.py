@@ -128,3 +128,11 @@ def test_photo_like_demo_images_are_full_size_q95_photos_with_grain(tmp_path):
             assert image.size == (384, 512) and image.format == "JPEG"
         drawn, grainy = (np.asarray(Image.open(p), dtype=np.float32) for p in (a, b))
         assert 2.0 < np.abs(drawn - grainy).mean() < 12.0  # the same face under grain, not another image
+
+
+def test_an_unknown_decoder_is_named_in_one_line(demo_data_dir):
+    from core.errors import ConfigError
+    from core.loader.draft import decode_file
+
+    with pytest.raises(ConfigError, match=r"loader.decoder: 'turbo' is not one of cv2, pil"):
+        decode_file(train_image_paths(demo_data_dir)[0], None, "turbo")

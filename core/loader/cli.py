@@ -75,7 +75,8 @@ def format_result(result: dict) -> str:
         lines.append(f"decoder chosen: {decoders['chosen']} ({'the faster; the pixels agree' if decoders['agree'] else 'the libraries disagree: pil, the reference'})")
     cache = result.get("cache")
     if cache:
-        lines.append(f"cache: built in {cache['build_s']:.1f} s for {cache['images']} images; first epoch "
+        lines.append(f"cache: {'reused from an earlier run (opened' if cache.get('reused') else 'built'} in "
+                     f"{cache['build_s']:.1f} s{')' if cache.get('reused') else ''} for {cache['images']} images; first epoch "
                      f"{cache['first_epoch_images_per_s']} images/s (build included), later epochs "
                      f"{cache['later_epochs_images_per_s']} images/s")
     lines += [f"model step {s['model']} batch {s['batch_size']}: {s['images_per_s']:.1f} images/s"

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from core.data.images import SIDEWAYS, read_image
-from core.errors import DataError
+from core.errors import ConfigError
 
 DECODERS = ("cv2", "pil")
 _REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
@@ -63,7 +63,7 @@ def decode_file(path, draft_size: tuple[int, int] | None = None, decoder: str = 
         return read_image_cv2(path, draft_size)
     if decoder == "pil":
         return read_image(path, draft_size)
-    raise DataError(f"loader.decoder: {decoder!r} is not one of {', '.join(DECODERS)}")
+    raise ConfigError.of("errors_loader.decoder", decoder=decoder, choices=", ".join(DECODERS))
 
 
 class DraftReader:
