@@ -12,7 +12,7 @@ from torch.utils.data import (BatchSampler, Dataset, DistributedSampler, RandomS
                               SubsetRandomSampler, WeightedRandomSampler)
 
 from core.errors import ConfigError
-from core.loader import (BatchNormalize, LoaderConfig, MixCollate, create_loader, fast_pipeline, prepare_batch,
+from core.loader import (IMAGENET_MEAN, IMAGENET_STD, BatchNormalize, LoaderConfig, MixCollate, create_loader, fast_pipeline, prepare_batch,
                          set_epoch, validate_loader_config)
 from core.machine import available_cores
 from core.params import params_of, section_from_dict
@@ -211,18 +211,21 @@ def test_mixing_collates_mix_images_and_targets_consistently(mode):
 def test_fast_pipeline_moves_normalize_to_the_batch(demo_data_dir):
     import albumentations as A
 
-    full = A.Compose([A.Resize(16, 12), A.Normalize()])
+    full = A.Compose([A.Resize(16, 12), A.Normalize(mean=(0.1, 0.2, 0.3), std=(0.3, 0.2, 0.1), max_pixel_value=200.0)])
     per_image, normalize, size = fast_pipeline(full)
     assert size == (16, 12) and isinstance(normalize, BatchNormalize)
+    assert len(full.transforms) == 2 and len(per_image.transforms) == 1  # a copy: the original keeps its Normalize
     image = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)
     reference = torch.from_numpy(full(image=image)["image"]).permute(2, 0, 1)
     fast = per_image(image=image)["image"]
     assert fast.dtype == np.uint8
     batch = prepare_batch({"image": torch.from_numpy(fast[None]).permute(0, 3, 1, 2)}, "cpu", normalize)
     assert torch.allclose(batch["image"][0], reference, atol=1e-5)
-    # no leading Resize: no size for the shortcuts; Normalize not last: it stays in the pipeline
+    # no leading Resize: no size for the shortcuts; Normalize not last: it stays in the pipeline (float out,
+    # which the device leaves as it is), and the device's normaliser is ImageNet's
     assert fast_pipeline(A.Compose([A.HorizontalFlip(), A.Resize(8, 8)]))[2] is None
-    assert fast_pipeline(A.Compose([A.Normalize(), A.HorizontalFlip()]))[1] is None
+    stays = A.Compose([A.Normalize(), A.HorizontalFlip()])
+    assert fast_pipeline(stays)[0] is stays and fast_pipeline(stays)[1] == BatchNormalize(IMAGENET_MEAN, IMAGENET_STD)
 
 
 def test_every_setting_reaches_the_dataloader():
@@ -292,25 +295,26 @@ def test_seed_worker_gives_each_worker_its_own_repeatable_pipeline_and_random_dr
 
 
 # ----- mixing collates on real images: the same value range as the plain path --------------------------
-def _demo_loader(data_dir, pipeline, collate, normalize=None):
+def _demo_loader(data_dir, pipeline, collate):
     from core.data import create_dataset
 
     dataset = create_dataset(data_dir, "all", transform=pipeline)
     return create_loader(dataset, LoaderConfig(batch_size=8, shuffle=False, collate=collate, mixup_alpha=1.0, **CPU),
-                         seed=3, normalize=normalize)
+                         seed=3)
 
 
 @pytest.mark.parametrize("mode", ["mixup", "cutmix"])
 def test_mixed_batches_without_normalize_reach_the_model_in_the_plain_paths_range(demo_data_dir, mode):
     import albumentations as A
 
-    no_normalize = A.Compose([A.Resize(32, 24)])  # uint8 out: the batch is scaled to 0..1 in prepare_batch
+    no_normalize = A.Compose([A.Resize(32, 24)])  # uint8 out: ImageNet's Normalize on the device, as in training
     plain = next(iter(_demo_loader(demo_data_dir, no_normalize, "default")))
     mixed = next(iter(_demo_loader(demo_data_dir, no_normalize, mode)))
     assert mixed["image"].dtype == plain["image"].dtype == torch.uint8
     plain_in, mixed_in = (prepare_batch(b, "cpu", None)["image"] for b in (plain, mixed))
     assert plain_in.dtype == mixed_in.dtype == torch.float32
-    assert 0.0 <= float(mixed_in.min()) and float(mixed_in.max()) <= 1.0 and float(plain_in.max()) > 0.5
+    low, high = (-0.485 / 0.229, (1 - 0.406) / 0.225)  # ImageNet's normalised range
+    assert low - 1e-4 <= float(mixed_in.min()) and float(mixed_in.max()) <= high + 1e-4 and float(plain_in.max()) > 1.0
     # The mix is of the same images: pixel for pixel, lam * own + (1 - lam) * partner (to uint8 rounding).
     lam, index = float(mixed["mix_lambda"]), mixed["mix_index"]
     if mode == "mixup":
@@ -325,8 +329,8 @@ def test_mixed_batches_with_normalize_match_the_plain_normalised_range(demo_data
     import albumentations as A
 
     per_image, normalize, _ = fast_pipeline(A.Compose([A.Resize(32, 24), A.Normalize()]))
-    plain = next(iter(_demo_loader(demo_data_dir, per_image, "default", normalize)))["image"]
-    mixed = next(iter(_demo_loader(demo_data_dir, per_image, mode, normalize)))["image"]
+    plain, mixed = (prepare_batch(next(iter(_demo_loader(demo_data_dir, per_image, collate))), "cpu", normalize)["image"]
+                    for collate in ("default", mode))
     assert plain.dtype == mixed.dtype == torch.float32
     low, high = float(plain.min()), float(plain.max())
     assert low < -1.0 and high > 1.0  # normalised, not 0..1 or 0..255

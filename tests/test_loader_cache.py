@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from core.data import create_dataset, read_image
-from core.loader import DraftReader, LoaderConfig, create_loader, reader_for
+from core.loader import DraftReader, FullReader, LoaderConfig, create_loader, reader_for
 from core.loader.cache import CachedReader, cache_dir_for, open_or_build_cache
 from core.loader.readers import train_image_paths
 from core.machine import available_cores
@@ -27,9 +27,11 @@ def test_draft_reader_decodes_small_but_never_below_the_target(demo_data_dir):
 
 
 def test_reader_for_picks_the_reader_of_the_config(demo_data_dir):
-    assert reader_for(LoaderConfig(decode="full"), demo_data_dir, SIZE) is read_image
-    assert isinstance(reader_for(LoaderConfig(decode="draft"), demo_data_dir, SIZE), DraftReader)
-    assert reader_for(LoaderConfig(decode="draft"), demo_data_dir, None) is read_image  # no Resize first
+    full = reader_for(LoaderConfig(decode="full", decoder="pil"), demo_data_dir, SIZE)
+    assert isinstance(full, FullReader) and full.decoder == "pil"
+    draft = reader_for(LoaderConfig(decode="draft"), demo_data_dir, SIZE)
+    assert isinstance(draft, DraftReader) and draft.decoder == "cv2"
+    assert isinstance(reader_for(LoaderConfig(decode="draft"), demo_data_dir, None), FullReader)  # no Resize first
     cached = reader_for(LoaderConfig(cache="memmap"), demo_data_dir, SIZE)
     assert isinstance(cached, CachedReader) and len(cached) == 84
 

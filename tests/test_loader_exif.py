@@ -11,7 +11,7 @@ from PIL import Image
 from core.augment.preview import load_images
 from core.data import create_dataset, read_image
 from core.data.layout import read_eval, scan_train
-from core.loader import DraftReader, LoaderConfig, reader_for
+from core.loader import DraftReader, FullReader, LoaderConfig, reader_for
 from core.loader.cache import open_or_build_cache
 
 # Upright: 384 wide x 512 high, four flat quadrants (JPEG keeps flat colours within a few levels).
@@ -91,3 +91,19 @@ def test_draft_decode_and_the_cache_are_upright_and_never_below_the_target(rotat
     cached = open_or_build_cache([data_dir / train_rel, data_dir / eval_rel], (64, 48))
     assert_upright(cached(data_dir / train_rel), 64, 48)
     assert np.array_equal(cached(data_dir / train_rel), cached(data_dir / eval_rel))
+
+
+@pytest.mark.parametrize("decoder", ["cv2", "pil"])
+def test_each_decoder_gives_pillows_pixels_full_and_draft(rotated_data, decoder):
+    """OpenCV and Pillow ask libjpeg for the same scale: the same upright array, so either may be chosen."""
+    data_dir, train_rel, _ = rotated_data
+    paths = [data_dir / train_rel] + [data_dir / rel for rel in scan_train(data_dir).images["path"][1:4]]
+    for path in paths:
+        reference = read_image(path)
+        assert np.array_equal(FullReader(decoder)(path), reference)
+        for size in ((256, 192), (128, 96), (64, 48), (300, 200)):
+            expected = read_image(path, draft_size=(size[1], size[0]))
+            got = DraftReader(size, decoder=decoder)(path)
+            assert got.shape == expected.shape and got.shape[0] >= size[0] and got.shape[1] >= size[1]
+            assert np.abs(got.astype(int) - expected.astype(int)).mean() <= 0.5, (path, size)
+    assert_upright(DraftReader((128, 96), decoder=decoder)(data_dir / train_rel), 128, 96)

@@ -43,6 +43,10 @@ from core.labels import DEFAULT_AGE_EDGES, IMAGE_STEMS, MASK_BY_STEM, age_band, 
 from core.machine import available_cores
 
 JPEG_QUALITY = 90
+# photo_like=True: sensor grain and q95, so a file is ~95 KiB like the real set's (~83 KiB without grain)
+# and decoding costs what it costs on real photos; the drawn faces alone compress to flat, cheap JPEGs.
+PHOTO_QUALITY = 95
+PHOTO_GRAIN = 6.0  # standard deviation in 0..255 levels: luminance grain, plus half as much per channel
 MARKER_NAME = ".masklab-demo.json"
 EVAL_TRUTH_NAME = ".masklab-demo-eval-truth.csv"
 FACEBOX_TRUTH_NAME = ".masklab-demo-faceboxes-truth.csv"
@@ -66,12 +70,14 @@ _PARALLEL_MIN_PEOPLE = 16
 # --------------------------------------------------------------------------------------------
 
 def generate_demo_dataset(out_dir, people: int = 150, eval_people: int = 30, seed: int = 0,
-                          progress=None, *, workers: int | None = None) -> Path:
+                          progress=None, *, workers: int | None = None, photo_like: bool = False) -> Path:
     """Write the demo dataset into out_dir (created if needed) and return its path.
 
     `progress(done, total)` is called with counts of images as people finish. `workers` is the
-    number of processes (default: the usable CPU cores; 1 draws in this process). Raises DataError
-    when out_dir already holds a dataset (train/train.csv exists).
+    number of processes (default: the usable CPU cores; 1 draws in this process). `photo_like` adds
+    sensor grain and saves at quality 95 (~95 KiB per image, like the real photos) so that decoding
+    costs what it does on real data (the loader benchmarks use it). Raises DataError when out_dir
+    already holds a dataset (train/train.csv exists).
     """
     people = _check_count("people", people, minimum=1)
     eval_people = _check_count("eval_people", eval_people, minimum=0)
@@ -90,11 +96,11 @@ def generate_demo_dataset(out_dir, people: int = 150, eval_people: int = 30, see
         person_id = f"{index + 1:06d}"
         folder = f"{person_id}_{gender}_{RACE}_{age}"
         files = [f"train/images/{folder}/{stem}.jpg" for stem in IMAGE_STEMS]
-        train_jobs.append(_PersonJob(seed, _TRAIN, index, gender, age, tuple(files)))
+        train_jobs.append(_PersonJob(seed, _TRAIN, index, gender, age, tuple(files), bool(photo_like)))
     eval_jobs = []
     for index, (gender, age) in enumerate(eval_plan):
         files = [f"eval/images/{_eval_image_id(seed, index, stem)}" for stem in IMAGE_STEMS]
-        eval_jobs.append(_PersonJob(seed, _EVAL, index, gender, age, tuple(files)))
+        eval_jobs.append(_PersonJob(seed, _EVAL, index, gender, age, tuple(files), bool(photo_like)))
 
     (out_dir / "train" / "images").mkdir(parents=True, exist_ok=True)
     (out_dir / "eval" / "images").mkdir(parents=True, exist_ok=True)
@@ -116,7 +122,7 @@ def generate_demo_dataset(out_dir, people: int = 150, eval_people: int = 30, see
     write_boxes(out_dir / FACEBOX_TRUTH_NAME, sorted(truth, key=lambda box: box.path))
     marker = {"generator": "masklab-demo", "version": GENERATOR_VERSION, "seed": seed,
               "people": people, "eval_people": eval_people,
-              "train_images": 7 * people, "eval_images": 7 * eval_people}
+              "train_images": 7 * people, "eval_images": 7 * eval_people, "photo_like": bool(photo_like)}
     _write_atomic(out_dir / MARKER_NAME, json.dumps(marker, indent=2) + "\n")
     return out_dir
 
@@ -146,6 +152,7 @@ class _PersonJob:
     gender: str
     age: int
     files: tuple[str, ...]  # relative to out_dir, in IMAGE_STEMS order
+    photo_like: bool = False
 
 
 def _check_count(name: str, value, minimum: int) -> int:
@@ -246,9 +253,21 @@ def _render_people(out_dir: str, jobs: list[_PersonJob]) -> list[FaceBox]:
             image, box = render_face(look, MASK_BY_STEM[stem], rng)
             path = Path(out_dir) / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            image.save(path, format="JPEG", quality=JPEG_QUALITY)
+            if job.photo_like:
+                image = _with_grain(image, rng)
+            image.save(path, format="JPEG", quality=PHOTO_QUALITY if job.photo_like else JPEG_QUALITY)
             written.append(FaceBox(rel, box, 1.0, TRUTH_SOURCE, (WIDTH, HEIGHT)))
     return written
+
+
+def _with_grain(image, rng: np.random.Generator):
+    """Sensor grain over a drawn image: fine detail a JPEG must spend bytes (and its decoder time) on."""
+    from PIL import Image
+
+    pixels = np.asarray(image, dtype=np.float32)
+    grain = rng.normal(0.0, PHOTO_GRAIN, pixels.shape[:2] + (1,)).astype(np.float32)
+    grain = grain + rng.normal(0.0, PHOTO_GRAIN / 2, pixels.shape).astype(np.float32)
+    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -71,13 +71,15 @@ class CachedReader:
         return f"CachedReader({self.folder}, images={len(self.rows)}, size={self.image_size})"
 
 
-def open_or_build_cache(paths, image_size: tuple[int, int], progress=None, workers: int | None = None) -> CachedReader:
-    """The cache for these files at this size (height, width), built now if it does not exist yet."""
+def open_or_build_cache(paths, image_size: tuple[int, int], progress=None, workers: int | None = None,
+                        decoder: str = "cv2") -> CachedReader:
+    """The cache for these files at this size (height, width), built now if it does not exist yet (decoded by
+    `decoder`; both decoders give the same pixels, so the choice is not part of the cache's key)."""
     paths = [os.path.abspath(path) for path in paths]
     image_size = (int(image_size[0]), int(image_size[1]))
     folder = cache_dir_for(paths, image_size)
     if not _is_complete(folder, len(paths)):
-        _build(folder, paths, image_size, progress, workers)
+        _build(folder, paths, image_size, progress, workers, decoder)
     else:
         report(progress, len(paths), len(paths))
     return CachedReader(folder, paths, image_size)
@@ -90,7 +92,7 @@ def _is_complete(folder: Path, count: int) -> bool:
         return False
 
 
-def _build(folder: Path, paths: list[str], image_size, progress, workers) -> None:
+def _build(folder: Path, paths: list[str], image_size, progress, workers, decoder: str = "cv2") -> None:
     """Decode into a private staging folder, then rename: readers never see half a cache."""
     height, width = image_size
     staging = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
@@ -99,7 +101,7 @@ def _build(folder: Path, paths: list[str], image_size, progress, workers) -> Non
     try:
         # A raw memmap (no .npy header): shape and dtype live in index.json.
         out = np.memmap(staging / IMAGES_FILE, dtype=np.uint8, mode="w+", shape=(max(len(paths), 1), height, width, 3))
-        reader = DraftReader(image_size, exact=True)
+        reader = DraftReader(image_size, exact=True, decoder=decoder)
 
         def fill(row: int) -> None:
             out[row] = reader(paths[row])

@@ -59,13 +59,26 @@ def format_result(result: dict) -> str:
     """The sweep as a plain-text table with the verdict underneath."""
     lines = [f"device {result['device']}, {result['images']} images, up to {result['max_images_per_row']} per row, "
              f"input {result['image_size'][0]}x{result['image_size'][1]}",
-             f"{'loader':<9} {'workers':>7} {'batch':>5} {'images/s':>9} {'x baseline':>10} {'1st batch s':>11}"]
+             f"{'loader':<9} {'workers':>7} {'batch':>5} {'images/s':>9} {'x baseline':>10} {'1st batch s':>11} "
+             f"{'threads':>7} {'timed':>6}"]
     lines += [f"{r['loader']:<9} {r['num_workers']:>7} {r['batch_size']:>5} {r['images_per_s']:>9.1f} "
-              f"{r['ratio_to_baseline']:>10.2f} {r['first_batch_s']:>11.3f}" for r in result["rows"]]
+              f"{r['ratio_to_baseline']:>10.2f} {r['first_batch_s']:>11.3f} {r.get('torch_threads', ''):>7} "
+              f"{r.get('timed_images', ''):>6}" for r in result["rows"]]
     for v in result["variants"]:
         lines.append(f"variant {v['loader']} workers={v['num_workers']} batch={v['batch_size']} "
                      f"pin_memory={v['pin_memory']} non_blocking={v['non_blocking']} "
                      f"persistent_workers={v['persistent_workers']} epochs={v['epochs']}: {v['images_per_s']:.1f} images/s")
+    decoders = result.get("decoders")
+    if decoders:
+        lines += [f"decoder {r['decoder']:<3} {r['mode']:<5} on one core: {r['images_per_s']:7.1f} images/s "
+                  f"(mean |difference| to the other library <= {r['max_mean_abs_diff']} levels)" for r in decoders["rows"]]
+        lines.append(f"decoder chosen: {decoders['chosen']} ({'the faster; the pixels agree' if decoders['agree'] else 'the libraries disagree: pil, the reference'})")
+    cache = result.get("cache")
+    if cache:
+        lines.append(f"cache: {'reused from an earlier run (opened' if cache.get('reused') else 'built'} in "
+                     f"{cache['build_s']:.1f} s{')' if cache.get('reused') else ''} for {cache['images']} images; first epoch "
+                     f"{cache['first_epoch_images_per_s']} images/s (build included), later epochs "
+                     f"{cache['later_epochs_images_per_s']} images/s")
     lines += [f"model step {s['model']} batch {s['batch_size']}: {s['images_per_s']:.1f} images/s"
               for s in result["model_steps"]]
     lines += [f"note: {note}" for note in result.get("notes", [])]

@@ -2,47 +2,50 @@
 
 Images arrive as HxWxC numpy arrays (Albumentations, uint8 when the Normalize step was moved to the
 batch) or CxHxW tensors (torchvision). They leave as one NxCxHxW tensor; uint8 stays uint8, because
-stacking and sending a quarter of the bytes is faster than float — `BatchNormalize` finishes the job.
+stacking and sending a quarter of the bytes is faster than float — `BatchNormalize` finishes the job on
+the training device. In a worker the batch is stacked straight into shared memory, as default_collate
+does: otherwise sending it to the trainer copies it once more.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import default_collate
+from torch.utils.data import default_collate, get_worker_info
 
 from core.labels import NUM_CLASSES
 
 
 def stack_images(images: list) -> torch.Tensor:
-    """NxCxHxW tensor from HWC arrays or CHW tensors (uint8 stays uint8; layout is channels-last)."""
+    """NxCxHxW tensor from HWC arrays or CHW tensors (uint8 stays uint8; layout is channels-last); a list of
+    1-D byte tensors from encoded files."""
     first = images[0]
+    if isinstance(first, np.ndarray) and first.ndim == 1:  # encoded files (decode=gpu): decoded on the device
+        return [torch.from_numpy(image) for image in images]
     if isinstance(first, np.ndarray):
         if first.ndim == 2:
             images = [image[:, :, None] for image in images]
-        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
-    return torch.stack([torch.as_tensor(image) for image in images])
+        out = _batch_tensor((len(images), *images[0].shape), torch.from_numpy(np.empty(0, images[0].dtype)).dtype)
+        np.stack(images, out=out.numpy())
+        return out.permute(0, 3, 1, 2)
+    tensors = [torch.as_tensor(image) for image in images]
+    out = _batch_tensor((len(tensors), *tensors[0].shape), tensors[0].dtype)
+    return torch.stack(tensors, out=out)
 
 
-def collate_batch(samples: list[dict], normalize=None) -> dict:
-    """DataLoader's default_collate for every field, except images, which are stacked as above.
+def _batch_tensor(shape, dtype) -> torch.Tensor:
+    """An empty tensor for a batch: in shared memory inside a DataLoader worker (it is sent from there)."""
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = int(np.prod(shape))
+    storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
+    return torch.empty((0,), dtype=dtype).set_(storage, 0, shape)
 
-    `normalize` (a BatchNormalize) finishes the images here, in the worker, when there is no GPU to do it.
-    """
+
+def collate_batch(samples: list[dict]) -> dict:
+    """DataLoader's default_collate for every field, except images, which are stacked as above."""
     batch = default_collate([{k: v for k, v in sample.items() if k != "image"} for sample in samples])
     batch["image"] = stack_images([sample["image"] for sample in samples])
-    if normalize is not None:
-        batch["image"] = normalize(batch["image"])
     return batch
-
-
-class Collate:
-    """collate_batch with a fixed normaliser (a class so worker processes can pickle it)."""
-
-    def __init__(self, normalize=None):
-        self.normalize = normalize
-
-    def __call__(self, samples: list[dict]) -> dict:
-        return collate_batch(samples, self.normalize)
 
 
 class MixCollate:
@@ -55,10 +58,10 @@ class MixCollate:
     loss = lam * loss(y) + (1 - lam) * loss(y[mix_index]).
     """
 
-    def __init__(self, mode: str, alpha: float = 0.4, num_classes: int = NUM_CLASSES, normalize=None):
+    def __init__(self, mode: str, alpha: float = 0.4, num_classes: int = NUM_CLASSES):
         if mode not in ("mixup", "cutmix"):
             raise ValueError(f"mode must be mixup or cutmix, not {mode!r}")
-        self.mode, self.alpha, self.num_classes, self.normalize = mode, float(alpha), num_classes, normalize
+        self.mode, self.alpha, self.num_classes = mode, float(alpha), num_classes
 
     def __call__(self, samples: list[dict]) -> dict:
         batch = collate_batch(samples)
@@ -75,8 +78,6 @@ class MixCollate:
         batch["target"] = lam * one_hot + (1.0 - lam) * one_hot[index]
         batch["mix_index"] = index
         batch["mix_lambda"] = torch.tensor(lam)
-        if self.normalize is not None:
-            batch["image"] = self.normalize(batch["image"])
         return batch
 
 
@@ -105,8 +106,8 @@ def _cutmix(images: torch.Tensor, index: torch.Tensor, lam: float) -> tuple[torc
     return mixed, 1.0 - (bottom - top) * (right - left) / float(height * width)
 
 
-def collate_for(name: str, alpha: float = 0.4, normalize=None):
-    """The collate_fn for a `collate` setting (normalising the batch at the end when `normalize` is given)."""
+def collate_for(name: str, alpha: float = 0.4):
+    """The collate_fn for a `collate` setting."""
     if name == "default":
-        return collate_batch if normalize is None else Collate(normalize)
-    return MixCollate(name, alpha, normalize=normalize)
+        return collate_batch
+    return MixCollate(name, alpha)

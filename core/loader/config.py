@@ -15,7 +15,8 @@ SAMPLERS = ("none", "sequential", "random", "random_replacement", "subset_random
             "distributed")
 COLLATES = ("default", "mixup", "cutmix")
 CACHES = ("none", "memmap")
-DECODES = ("full", "draft")
+DECODES = ("full", "draft", "gpu")
+DECODERS = ("cv2", "pil")
 # Samplers whose length can be set with num_samples.
 SAMPLERS_WITH_NUM_SAMPLES = ("random", "random_replacement", "subset_random", "weighted_random")
 
@@ -89,5 +90,12 @@ class LoaderConfig:
                 "change). none: decode the files every time.", choices=CACHES)
     decode: str = setting(
         "draft", "draft: let libjpeg decode straight to 1/2, 1/4 or 1/8 size when the pipeline resizes "
-                 "down anyway (much faster, never smaller than the target); full: decode every pixel.",
+                 "down anyway (much faster, never smaller than the target); full: decode every pixel; gpu: "
+                 "workers only read the files and the GPU decodes each batch (nvJPEG), resizes, flips and "
+                 "normalises it — for a pipeline of Resize, HorizontalFlip and Normalize on a CUDA machine "
+                 "(elsewhere it says so and decodes as draft).",
         choices=DECODES)
+    decoder: str = setting(
+        "cv2", "The library that decodes JPEGs on the CPU: cv2 (OpenCV) or pil (Pillow). Both ask libjpeg for "
+               "the same scale and give the same pixels; the loader sweep measures both on your files.",
+        choices=DECODERS)

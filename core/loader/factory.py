@@ -6,6 +6,7 @@ from torch.utils.data import DataLoader
 
 from core.loader.collate import collate_for
 from core.loader.config import LoaderConfig
+from core.loader.memory import keep_batch_memory
 from core.loader.samplers import build_sampler, wrap_in_batches
 from core.loader.validate import validate_loader_config
 from core.loader.workers import seed_worker
@@ -22,7 +23,7 @@ def dataset_labels(dataset):
 
 
 def create_loader(dataset, config: LoaderConfig, *, labels=None, indices=None, seed: int = 0,
-                  distributed: bool = False, rank: int = 0, world_size: int = 1, normalize=None) -> DataLoader:
+                  distributed: bool = False, rank: int = 0, world_size: int = 1) -> DataLoader:
     """A DataLoader built from `config`, validated first (ConfigError in words, naming loader.<key>).
 
     `labels` (class per item) feed the class-balanced weighted_random sampler; by default they come
@@ -30,14 +31,15 @@ def create_loader(dataset, config: LoaderConfig, *, labels=None, indices=None, s
     worker seeds and the mixing. Under torchrun pass distributed=True, rank and world_size: the sampler
     becomes a DistributedSampler (or a distributed class-balanced one). Call
     `core.loader.set_epoch(loader, epoch)` at the start of each epoch to make a resumed run repeat.
-    `normalize` (a BatchNormalize) is applied to each batch in the collate — see normalize_placement.
+    Batches leave as the pipeline made them (uint8 once the Normalize moved): see fast_pipeline.finish_images.
     """
     validate_loader_config(config, len(dataset), distributed=distributed)
+    keep_batch_memory()  # before the first batch, and inherited by the workers: see core.loader.memory
     sampler = build_sampler(config.sampler, len(dataset), shuffle=config.shuffle, num_samples=config.num_samples,
                             labels=dataset_labels(dataset) if labels is None else labels, indices=indices,
                             seed=seed, distributed=distributed, rank=rank, world_size=world_size)
     workers = config.num_workers
-    kwargs = dict(num_workers=workers, collate_fn=collate_for(config.collate, config.mixup_alpha, normalize),
+    kwargs = dict(num_workers=workers, collate_fn=collate_for(config.collate, config.mixup_alpha),
                   pin_memory=resolve_pin_memory(config), timeout=config.timeout if workers else 0,
                   worker_init_fn=seed_worker if config.seed_workers else None,
                   generator=torch.Generator().manual_seed(seed),  # base of the per-worker seeds

@@ -13,9 +13,10 @@ from core.params import section_from_dict, section_to_dict
 LOADER_CONFIG_KEY = "loader_config"  # a dict of the `loader` section (section_to_dict), validated
 LOADER_CHOSEN_KEY = "loader_chosen"  # names of the settings the user changed or applied there
 # What the sweep measures and therefore may recommend, in the order it is shown; every other setting
-# (decode included: the sweep never compares decodes) stays the user's. pin_memory and persistent_workers
-# are recommended only in a sweep that measured them (CUDA; worker processes).
-RECOMMENDED_KEYS = ("num_workers", "batch_size", "cache", "pin_memory", "persistent_workers")
+# (decode included: the sweep never compares full and draft decoding) stays the user's. decoder is the
+# faster of Pillow and OpenCV where their pixels agree; pin_memory and persistent_workers are recommended
+# only in a sweep that measured them (CUDA; worker processes).
+RECOMMENDED_KEYS = ("num_workers", "batch_size", "cache", "decoder", "pin_memory", "persistent_workers")
 # Settings that only mean something with worker processes (validation rejects them with 0 workers).
 WORKER_ONLY = {"persistent_workers": False, "prefetch_factor": None, "timeout": 0.0}
 

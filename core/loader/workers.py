@@ -1,10 +1,13 @@
-"""worker_init_fn: each DataLoader worker gets its own, reproducible random streams."""
+"""worker_init_fn: each DataLoader worker gets its own, reproducible random streams; and how many compute
+threads leave the workers their cores."""
 from __future__ import annotations
 
 import random
 
 import numpy as np
 import torch
+
+from core.machine import available_cores
 
 
 def seed_worker(worker_id: int) -> None:
@@ -15,6 +18,9 @@ def seed_worker(worker_id: int) -> None:
     number. What torch cannot reach is the pipeline's own generator (A.Compose keeps one): it is forked
     with the parent's state, so without this every worker would draw the same flips and crops.
     """
+    import cv2
+
+    cv2.setNumThreads(1)  # like torch in a worker: the workers are the parallelism; more threads only contend
     seed = torch.initial_seed() % 2**32
     random.seed(seed)
     np.random.seed(seed)
@@ -23,3 +29,13 @@ def seed_worker(worker_id: int) -> None:
     if hasattr(transform, "set_random_seed"):  # an A.Compose; same mixing as core.augment.reseed
         base = getattr(transform, "seed", None) or 0
         transform.set_random_seed(int(np.random.SeedSequence([base, seed, worker_id]).generate_state(1)[0]))
+
+
+def compute_threads(num_workers: int, world_size: int = 1) -> int:
+    """torch threads for CPU training: the cores left after the loader workers, shared by the processes.
+
+    torch takes every core by default; with workers decoding on the same cores the two fight, and a
+    2-core machine measured 5x slower steps with 2 threads than with 1 while workers ran. bench/train.py
+    measures the step with the loader over workers x threads, so this rule can be checked on a machine.
+    """
+    return max(1, available_cores() // max(1, world_size) - num_workers)

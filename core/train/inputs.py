@@ -1,9 +1,10 @@
 """What goes into the model: the train/val pipelines, the image reader, and batches moved to the device.
 
 Pipelines are Albumentations files (or preset names) from the augment section; empty means the
-built-in Resize(data.image_size) + Normalize. A pipeline without Normalize yields uint8 images; the
-loader keeps them uint8 (a quarter of the bytes to move) and `images_to_device` normalises them with
-the ImageNet statistics on the device, so either kind of pipeline trains correctly.
+built-in Resize(data.image_size) + Normalize. The workers run each pipeline without its trailing Normalize
+(`device_inputs`), so batches stay uint8 from decode to the device (a quarter of the bytes to move), and
+`images_to_device` normalises them there once per batch — with the pipeline's own Normalize constants, or
+ImageNet's for a pipeline without one — so either kind of pipeline trains correctly, on every path.
 
 The reader is the loader's own choice (`core.loader.reader_for`) for the pipeline it feeds: a JPEG
 draft decode or the memmap cache only when the pipeline starts with a Resize, the full image otherwise
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
-from core.loader.fast_pipeline import IMAGENET_MEAN, IMAGENET_STD, resize_target
+from core.loader.fast_pipeline import IMAGENET_MEAN, IMAGENET_STD, finish_images, resize_target, split_for_device
 from core.loader.readers import reader_for
 
 
@@ -43,6 +44,49 @@ def create_transforms(config) -> tuple[A.Compose, A.Compose]:
     size = tuple(config.data.image_size)
     return (load_transform(config.augment.train, size, seed=config.train.seed),
             load_transform(config.augment.val, size, seed=config.train.seed))
+
+
+def device_inputs(config, warn=None) -> tuple[tuple, tuple]:
+    """((train per-image pipeline, its finisher), (val ...)): what the workers run and what the device
+    finishes each batch with — a BatchNormalize (core.loader.split_for_device), or under loader.decode=gpu a
+    GpuDecoder with no per-image pipeline at all. The per-image pipelines keep the seed. Where decode=gpu
+    cannot apply, `warn` (default: stderr) gets the line saying why, and the CPU path runs.
+    """
+    from core.loader.gpu_decode import GpuDecoder, gpu_plan
+
+    pipelines = []
+    for train, pipeline in zip((True, False), create_transforms(config)):
+        if config.loader.decode == "gpu":
+            plan, why = gpu_plan(pipeline, config.loader, train=train)
+            if plan is not None:
+                pipelines.append((None, GpuDecoder(plan)))
+                continue
+            if why not in _SAID:  # once per process: prediction asks for the inputs more than once
+                _SAID.add(why)
+                (warn or _to_stderr)(why)
+        per_image, normalize = split_for_device(pipeline)
+        if per_image is not pipeline:
+            per_image.set_random_seed(config.train.seed)
+        pipelines.append((per_image, normalize))
+    return pipelines[0], pipelines[1]
+
+
+_SAID: set = set()
+
+
+def _to_stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
+def create_input_reader(config, transform, finish, **kwargs):
+    """The reader for one side of device_inputs: the files' bytes for a GpuDecoder, else create_reader's."""
+    from core.loader.gpu_decode import EncodedReader, GpuDecoder
+
+    if isinstance(finish, GpuDecoder):
+        return EncodedReader()
+    return create_reader(config, transform, **kwargs)
 
 
 def create_reader(config, pipeline=None, *, paths=None, data_dir=None, progress=None):
@@ -107,28 +151,8 @@ class EpochSeededDataset(Dataset):
         return getattr(self.dataset, name)
 
 
-_NORMALIZE_CONSTANTS: dict = {}
-
-
-def _imagenet_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """mean*255 and 1/(std*255) on `device`, made once: a fresh host-to-device copy per batch would
-    block until the GPU caught up, every step."""
-    key = str(device)
-    if key not in _NORMALIZE_CONSTANTS:
-        mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
-        std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
-        _NORMALIZE_CONSTANTS[key] = (mean, 1.0 / std)
-    return _NORMALIZE_CONSTANTS[key]
-
-
-def images_to_device(images: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    """Float NCHW images on `device`; uint8 batches are scaled and normalised there."""
-    images = images.to(device, non_blocking=device.type == "cuda")
-    if images.dtype == torch.uint8:
-        mean, inv_std = _imagenet_constants(device)
-        images = (images.float() - mean) * inv_std
-    else:
-        images = images.float()
-    if channels_last:
-        return images.contiguous(memory_format=torch.channels_last)
-    return images.contiguous()
+def images_to_device(images: torch.Tensor, device: torch.device, channels_last: bool, normalize=None) -> torch.Tensor:
+    """Float NCHW images on `device`; uint8 batches are normalised there by `normalize` (the pipeline's
+    moved Normalize, from device_inputs; default ImageNet's). The loader's finish_images, so the benchmark
+    measures exactly this."""
+    return finish_images(images, device, normalize, channels_last, non_blocking=device.type == "cuda")

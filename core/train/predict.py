@@ -22,7 +22,7 @@ from core.train.inputs import images_to_device
 from core.train.leaderboard import VAL_PREDICTIONS
 from core.train.metrics import classification_metrics
 from core.train.models import create_model
-from core.train.run_data import create_eval_dataset, create_loader_for, create_val_dataset
+from core.train.run_data import create_eval_dataset, create_loader_for, create_val_dataset, val_normalize
 from core.train.submission import read_info, write_submission, write_submission_record
 from core.train.tta import TTA_CHOICES, TTA_SCORES_FILE, TTA_VIEWS, tta_name, tta_probabilities
 
@@ -71,18 +71,19 @@ def load_run_model(run_dir, checkpoint: str = "best", device=None, weights: str 
 
 @torch.no_grad()
 def predict_scores(model, loader, device, tta: bool | str = False, progress=None, amp: bool = True,
-                   channels_last: bool = True) -> np.ndarray:
+                   channels_last: bool = True, normalize=None) -> np.ndarray:
     """Softmax probabilities (N x 18) in loader order, averaged over the views of `tta` (a name of
     core.train.tta; True = flip, False = none).
 
-    `amp` and `channels_last` (the run's train.amp / train.channels_last) apply on CUDA only, as in training.
+    `amp` and `channels_last` (the run's train.amp / train.channels_last) apply on CUDA only, as in training;
+    `normalize` finishes uint8 batches on the device (run_data.val_normalize; default ImageNet's).
     """
     cuda = device.type == "cuda"
     amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda and amp else None
     tta = tta_name(tta)
     scores, done = [], 0
     for batch in loader:
-        images = images_to_device(batch["image"], device, channels_last=cuda and channels_last)
+        images = images_to_device(batch["image"], device, cuda and channels_last, normalize)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             probabilities = tta_probabilities(model, images, tta)
         scores.append(probabilities.cpu())
@@ -95,7 +96,7 @@ def _scores(model, config, dataset, tta, progress=None, batch_size: int | None =
     device = next(model.parameters()).device
     loader = create_loader_for(dataset, config, train=False, batch_size=batch_size)
     return predict_scores(model, loader, device, tta=tta, progress=progress, amp=config.train.amp,
-                          channels_last=config.train.channels_last)
+                          channels_last=config.train.channels_last, normalize=val_normalize(config))
 
 
 def predict_val_scores(run_dir, checkpoint: str = "best", tta: bool | str = False, data_dir=None, progress=None,

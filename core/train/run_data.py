@@ -25,7 +25,7 @@ from core.data.folds import train_val_split
 from core.errors import DataError
 from core.labels import DEFAULT_AGE_EDGES
 from core.train.distributed import DistInfo
-from core.train.inputs import create_reader, create_transforms, mix_seed
+from core.train.inputs import create_input_reader, device_inputs, mix_seed
 
 DEMO_DATA_DIR = next(f.default for f in dataclasses.fields(DataConfig) if f.name == "dir")
 
@@ -49,6 +49,8 @@ class RunData:
     val_images: pd.DataFrame   # labels under the competition's age bands, whatever data.age_edges says
     train_set: MaskTrainDataset
     val_set: MaskTrainDataset
+    train_normalize: object = None  # the BatchNormalize each set's uint8 batches get on the device
+    val_normalize: object = None
 
 
 def split_run_images(config: ExperimentConfig, scan) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -72,34 +74,41 @@ def create_run_data(config: ExperimentConfig, data_dir, *, scan=None, cache_prog
     """Scan, split, pipelines and readers of a run (one memmap cache serves both splits and later runs)."""
     scan = scan or scan_run_images(config, data_dir)
     train_images, val_images = split_run_images(config, scan)
-    train_transform, val_transform = create_transforms(config)
+    (train_transform, train_normalize), (val_transform, val_normalize) = device_inputs(config)
     paths = [str(scan.data_dir / path) for path in scan.images["path"]]
-    train_reader = create_reader(config, train_transform, paths=paths, data_dir=scan.data_dir,
-                                 progress=cache_progress)
-    val_reader = create_reader(config, val_transform, paths=paths, data_dir=scan.data_dir)
+    train_reader = create_input_reader(config, train_transform, train_normalize, paths=paths, data_dir=scan.data_dir,
+                                       progress=cache_progress)
+    val_reader = create_input_reader(config, val_transform, val_normalize, paths=paths, data_dir=scan.data_dir)
     return RunData(scan.data_dir, train_images, val_images,
                    MaskTrainDataset(scan.data_dir, train_images, transform=train_transform, reader=train_reader),
-                   MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=val_reader))
+                   MaskTrainDataset(scan.data_dir, val_images, transform=val_transform, reader=val_reader),
+                   train_normalize, val_normalize)
 
 
 def create_val_dataset(config: ExperimentConfig, data_dir=None) -> MaskTrainDataset:
-    """The run's validation set alone (same split, pipeline and labels as training validated on)."""
+    """The run's validation set alone (same split, pipeline and labels as training validated on); its images
+    leave the workers as device_inputs' val pipeline makes them (finish with val_normalize(config))."""
     scan = scan_run_images(config, data_dir or resolve_data_dir(config))
     _, val_images = split_run_images(config, scan)
-    _, val_transform = create_transforms(config)
+    val_transform, finish = device_inputs(config)[1]
     return MaskTrainDataset(scan.data_dir, val_images, transform=val_transform,
-                            reader=create_reader(config, val_transform, data_dir=scan.data_dir))
+                            reader=create_input_reader(config, val_transform, finish, data_dir=scan.data_dir))
 
 
 def create_eval_dataset(config: ExperimentConfig, data_dir) -> MaskEvalDataset:
-    """The eval set (info.csv order) through the run's validation pipeline."""
+    """The eval set (info.csv order) through the run's validation pipeline (finish with val_normalize(config))."""
     data_dir = Path(data_dir).expanduser()
-    _, val_transform = create_transforms(config)
+    val_transform, finish = device_inputs(config)[1]
     eval_images = read_eval(data_dir)
     # With loader.cache=memmap the eval images get a cache of their own.
-    reader = create_reader(config, val_transform, paths=[str(data_dir / path) for path in eval_images["path"]],
-                           data_dir=data_dir)
+    reader = create_input_reader(config, val_transform, finish,
+                                 paths=[str(data_dir / path) for path in eval_images["path"]], data_dir=data_dir)
     return MaskEvalDataset(data_dir, eval_images, transform=val_transform, reader=reader)
+
+
+def val_normalize(config: ExperimentConfig):
+    """The BatchNormalize the device applies to validation and eval batches (create_val/eval_dataset's)."""
+    return device_inputs(config)[1][1]
 
 
 def create_loader_for(dataset, config: ExperimentConfig, *, train: bool, dist_info: DistInfo | None = None,

@@ -43,7 +43,7 @@ from torch.utils.data import Subset
 from core.config import ExperimentConfig, check_config, config_to_dict, save_config
 from core.errors import ConfigError, DataError
 from core.loader.samplers import set_epoch
-from core.machine import available_cores
+from core.loader.workers import compute_threads
 from core.progress import StderrProgress
 from core.train import runs
 from core.train.checkpoints import (check_resume_changes, load_checkpoint, restore_scaler, rng_state, save_checkpoint,
@@ -123,12 +123,8 @@ class StopFlag:
 
 
 def cpu_threads(num_workers: int, world_size: int) -> int:
-    """Compute threads for CPU training: the cores left after the loader workers, shared by the processes.
-
-    torch takes every core by default; with workers decoding on the same cores the two fight, and a
-    2-core machine measured 5x slower steps with 2 threads than with 1 while workers ran.
-    """
-    return max(1, available_cores() // max(1, world_size) - num_workers)
+    """Compute threads for CPU training: the cores left after the loader workers (core.loader.compute_threads)."""
+    return compute_threads(num_workers, world_size)
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -319,6 +315,7 @@ class Trainer:
         if self.dist.is_main:
             barrier()
         self.train_set, self.val_set = data.train_set, data.val_set
+        self.train_normalize, self.val_normalize = data.train_normalize, data.val_normalize  # on the device
         self.seeded_train = EpochSeededDataset(self.train_set, config.train.seed, self.dist.rank)
         self.seeded_val = EpochSeededDataset(self.val_set, config.train.seed, self.dist.rank)
         # Each rank validates its own slice (no padding, unlike DistributedSampler); results are gathered.
@@ -487,8 +484,8 @@ class Trainer:
                 self._say(f"train.average={config.train.average}: no epoch was averaged (stopped early); "
                           f"no {AVERAGED_CHECKPOINT}")
             return
-        recompute_batchnorm(average, (images_to_device(batch["image"], self.device, self.channels_last)
-                                      for batch in self.train_loader))
+        recompute_batchnorm(average, (images_to_device(batch["image"], self.device, self.channels_last,
+                                                       self.train_normalize) for batch in self.train_loader))
         stats = None if config.train.final_fit else self._validate(average.module)
         if self.dist.is_main:
             epochs = (list(range(config.train.epochs - config.train.average_epochs + 1, self.last_epoch + 1))
@@ -567,7 +564,7 @@ class Trainer:
                     if "cuda" in resumed["rng"] and torch.cuda.is_available():
                         torch.cuda.set_rng_state_all(resumed["rng"]["cuda"])
                 continue
-            images = images_to_device(batch["image"], self.device, self.channels_last)
+            images = images_to_device(batch["image"], self.device, self.channels_last, self.train_normalize)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
             window, last = accumulation_window(step, self.steps_per_epoch, self.config.train.accum_steps)
             loss, logits = train_step(self.parts, images, targets, batch, window=window, last=last)
@@ -585,7 +582,7 @@ class Trainer:
         model.eval()
         loss_sum, targets_all, predictions_all = torch.zeros((), device=self.device), [], []
         for batch in self.val_loader:
-            images = images_to_device(batch["image"], self.device, self.channels_last)
+            images = images_to_device(batch["image"], self.device, self.channels_last, self.val_normalize)
             targets = batch["label"].to(self.device, non_blocking=self.cuda)
             with torch.autocast(self.device.type, dtype=self.parts.amp_dtype, enabled=self.parts.amp_dtype is not None):
                 logits = model(images).float()
