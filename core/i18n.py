@@ -47,6 +47,8 @@ def catalogue(language: str) -> dict[str, str]:
 def _flatten(node, prefix: str, into: dict, path: Path) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
+            if not isinstance(key, str):  # YAML reads `true:`, `no:`, `1:` as a bool or a number, not a name
+                raise ValueError(f"{path}: key {key!r} under {prefix} must be quoted text")
             _flatten(value, f"{prefix}.{key}", into, path)
     elif isinstance(node, str):
         into[prefix] = node
