@@ -28,8 +28,9 @@ def param_widget(param: Param, key: str, value=None, label: str | None = None, h
     if param.kind == "bool" and param.optional:
         # "auto" (None) is a real third state, e.g. pin_memory following torch.cuda.is_available().
         states = [None, True, False]
+        auto = t("widgets.auto")  # looked up now: Streamlit may name options again outside this session's run
         return st.selectbox(label, states, index=states.index(value if value in states else None), key=key,
-                            help=help, format_func=lambda state: t("widgets.auto") if state is None else str(state).lower())
+                            help=help, format_func=lambda state: auto if state is None else str(state).lower())
     if param.kind == "bool":
         return st.checkbox(label, value=bool(value), key=key, help=help)
     if param.kind == "choice":
