@@ -42,6 +42,17 @@ def run_page(page) -> None:
         st.error(one_line(f"{type(error).__name__}: {error}") + " " + t("ui.details_in_log"))
 
 
+def page_header(page: str, notes: tuple[str, str] | None = None) -> None:
+    """A page's browser-tab title, title and caption (keys `<page>.page_title`, `.title`, `.caption`) and, given
+    `notes` = (expander title key, text key) under `<page>.`, the lecture's explanation folded under them."""
+    st.set_page_config(page_title=t(f"{page}.page_title"), page_icon="😷", layout="wide")
+    st.title(t(f"{page}.title"))
+    st.caption(t(f"{page}.caption"))
+    if notes:
+        with st.expander(t(f"{page}.{notes[0]}")):
+            st.markdown(t(f"{page}.{notes[1]}"))
+
+
 def show_error(error: Exception, next_step: str | None = None) -> None:
     """One clear message instead of a traceback; the next step when there is one."""
     message = localized_error(error) if isinstance(error, MaskLabError) else f"{type(error).__name__}: {error}"

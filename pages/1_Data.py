@@ -10,7 +10,7 @@ from core.data.headers import header, localized_headers
 from core.errors import MaskLabError
 from core.i18n import localized_error, t
 from core.faces.panel import correct_box_panel, face_boxes_controls, gallery_captions, gallery_images
-from core.ui import AGE_EDGES_KEY, load_eval_corrupt, load_eval_table, scan_or_stop
+from core.ui import AGE_EDGES_KEY, load_eval_corrupt, load_eval_table, page_header, scan_or_stop
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
@@ -35,11 +35,7 @@ def count_label(name: str) -> str:
     return t("data.counts." + name.replace(" ", "_"))
 
 
-st.set_page_config(page_title=t("data.page_title"), page_icon="😷", layout="wide")
-st.title(t("data.title"))
-st.caption(t("data.caption"))
-with st.expander(t("data.lecture_expander")):
-    st.markdown(t("data.lecture_notes"))
+page_header("data", notes=('lecture_expander', 'lecture_notes'))
 
 scan = scan_or_stop()
 data_dir, age_edges = scan.data_dir, scan.age_edges
@@ -249,19 +245,17 @@ with gallery_tab:
              caption=[t("data.image_class", stem=row["stem"], label=int(row["label"])) for _, row in person_rows.iterrows()])
 
 with skipped_tab:
-    st.subheader(t("data.skipped_title"))
-    if scan.skipped:
-        st.caption(t("data.skipped_caption"))
-        st.dataframe(localized_headers(pd.DataFrame(scan.skipped)), key="data_skipped")
-    else:
-        st.success(t("data.none_skipped"))
+    def rows_or_none(title: str, rows: list[dict], caption: str, nothing: str, key: str) -> None:
+        st.subheader(t(title))
+        if rows:
+            st.caption(t(caption))
+            st.dataframe(localized_headers(pd.DataFrame(rows)), key=key)
+        else:
+            st.success(t(nothing))
+
+    rows_or_none("data.skipped_title", scan.skipped, "data.skipped_caption", "data.none_skipped", "data_skipped")
     if eval_corrupt:
         st.subheader(t("data.eval_corrupt_title"))
         st.warning(t("data.eval_corrupt", count=len(eval_corrupt)))
         st.dataframe(localized_headers(pd.DataFrame(eval_corrupt)), key="data_eval_corrupt")
-    st.subheader(t("data.warnings_title"))
-    if scan.warnings:
-        st.caption(t("data.warnings_caption"))
-        st.dataframe(localized_headers(pd.DataFrame(scan.warnings)), key="data_warnings")
-    else:
-        st.success(t("data.no_warnings"))
+    rows_or_none("data.warnings_title", scan.warnings, "data.warnings_caption", "data.no_warnings", "data_warnings")

@@ -16,7 +16,7 @@ from core.errors import MaskLabError
 from core.faces.view import preview_face_boxes
 from core.i18n import t
 from core.labels import class_name
-from core.ui import scan_or_stop, show_error
+from core.ui import page_header, scan_or_stop, show_error
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
@@ -29,11 +29,7 @@ def names_of(values, name) -> callable:
     return {value: name(value) for value in values}.__getitem__
 
 
-st.set_page_config(page_title=t("augmentation.page_title"), page_icon="😷", layout="wide")
-st.title(t("augmentation.title"))
-st.caption(t("augmentation.caption"))
-with st.expander(t("augmentation.lecture_expander")):
-    st.markdown(t("augmentation.lecture_notes"))
+page_header("augmentation", notes=('lecture_expander', 'lecture_notes'))
 
 scan = scan_or_stop()
 data_dir, age_edges = scan.data_dir, scan.age_edges

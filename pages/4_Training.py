@@ -16,7 +16,7 @@ from core.train.launch import (cancel_run, config_from_values, config_sources, d
                                launch_training, pipeline_file_for, resume_training, runs_root, stopped_before_status,
                                unique_run_name)
 from core.train.pipeline_sizes import output_size, size_mismatch
-from core.ui import current_age_edges, current_data_dir, show_error
+from core.ui import current_age_edges, current_data_dir, page_header, show_error
 from core.widgets import section_widgets
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
@@ -31,11 +31,7 @@ PIPELINE_KEY = "aug_pipeline"             # the Augmentation page's pipeline (co
 SECTIONS = ("model", "loss", "optim", "sched", "train")  # tab titles: training.sections.<section>
 
 
-st.set_page_config(page_title=t("training.page_title"), page_icon="😷", layout="wide")
-st.title(t("training.title"))
-st.caption(t("training.caption"))
-with st.expander(t("training.lecture_title")):
-    st.markdown(t("training.lecture"))
+page_header("training", notes=('lecture_title', 'lecture'))
 
 root = runs_root()
 active = find_active_runs(root)

@@ -10,7 +10,8 @@ from core.labels import DEFAULT_AGE_EDGES, GENDER_NAMES, MASK_NAMES, age_band_na
 from core.train import charts, follow, leaderboard
 from core.train.launch import runs_root
 from core.train.noise import EVIDENCE_MIN, read_suspects, still_suspect, write_suspects_to_relabel
-from core.ui import clear_data_caches, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
+from core.ui import (clear_data_caches, load_train_scan, page_header, show_checkpoint_error, show_error,
+                     st_progress_callback)
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
@@ -19,9 +20,7 @@ THUMB_WIDTH = 140
 SORTABLE = {"best val F1": "best_val_f1", "val accuracy": "val_accuracy", "time (s)": "time_s", "started": "started",
             "run": "run", "state": "state", "model": "model"}
 
-st.set_page_config(page_title=t("runs.page_title"), page_icon="😷", layout="wide")
-st.title(t("runs.title"))
-st.caption(t("runs.caption"))
+page_header("runs")
 
 root = runs_root()
 board = leaderboard.leaderboard(root)

@@ -12,15 +12,15 @@ from core.train.launch import runs_root
 from core.train.runs import AVERAGED_CHECKPOINT, BEST_CHECKPOINT, LAST_CHECKPOINT, SUBMISSION_FILE
 from core.train.submission import describe_tta, read_submission_record, score_on_demo, validate_submission
 from core.train.tta import TTA_CHOICES, TTA_VIEWS, read_tta_val_f1
-from core.ui import current_data_dir, load_train_scan, show_checkpoint_error, show_error, st_progress_callback
+from core.ui import (current_data_dir, load_train_scan, page_header, show_checkpoint_error, show_error,
+                     st_progress_callback)
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
 CHECKPOINT_FILES = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT, "averaged": AVERAGED_CHECKPOINT}
 WEIGHTS = ("auto", "raw", "ema")
 
-st.title(t("submission.title"))
-st.caption(t("submission.caption"))
+page_header("submission")
 
 root = runs_root()
 runs = leaderboard.submission_runs(root)

@@ -17,7 +17,7 @@ from core.experiments.spec import make_spec
 from core.i18n import t
 from core.train.follow import format_seconds
 from core.train.launch import config_sources, runs_root
-from core.ui import current_data_dir, load_train_scan, show_error
+from core.ui import current_data_dir, load_train_scan, page_header, show_error
 
 require_access()  # first: a URL can reach a page without app.py (see core/access.py)
 
@@ -28,11 +28,7 @@ PAGE_PIPELINE = "<augmentation page>"
 WATCH_KEY = "exp_watch"
 WATCH_REQUEST_KEY = "exp_watch_request"  # set before a rerun: a drawn widget's value cannot be changed
 
-st.set_page_config(page_title=t("experiments.page_title"), page_icon="😷", layout="wide")
-st.title(t("experiments.title"))
-st.caption(t("experiments.caption"))
-with st.expander(t("experiments.notes_title")):
-    st.markdown(t("experiments.notes"))
+page_header("experiments", notes=('notes_title', 'notes'))
 
 root = runs_root()
 folders = sorted((p.parent for p in experiments_root(root).glob("*/experiment.yaml")),
