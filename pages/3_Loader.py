@@ -9,8 +9,8 @@ from core.loader import available_cores, validate_loader_config
 from core.loader.charts import class_count_chart, throughput_chart, throughput_table
 from core.loader.config import LoaderConfig
 from core.loader.export import config_export_path, config_folders, loader_yaml, write_loader_section
-from core.loader.preview import (TYPED_PIPELINE, load_pipeline_source, pipeline_choices, pipeline_source,
-                                 preview_batch, preview_dataset, preview_ranks, sampled_class_counts)
+from core.loader.preview import (TYPED_PIPELINE, load_pipeline_source, pipeline_choice_namer, pipeline_choices,
+                                 pipeline_source, preview_batch, preview_dataset, preview_ranks, sampled_class_counts)
 from core.loader.settings import (LOADER_CONFIG_KEY, apply_recommended, loader_config_from_session, sampler_decides_order,
                                   store_loader_config)
 from core.params import params_of, section_from_dict, section_to_dict
@@ -37,7 +37,7 @@ except MaskLabError as error:
     st.stop()
 
 pipeline_choice = st.selectbox(t("loader.pipeline"), pipeline_choices(), key="loader_pipeline",
-                               help=t("loader.pipeline_help"))
+                               format_func=pipeline_choice_namer(), help=t("loader.pipeline_help"))
 typed_path = ""
 if pipeline_choice == TYPED_PIPELINE:
     typed_path = st.text_input(t("loader.pipeline_path"), key="loader_pipeline_path")
@@ -131,8 +131,8 @@ if result:
     st.dataframe(throughput_table(result), hide_index=True, key="loader_sweep_table")
     if result["variants"]:
         st.dataframe(result["variants"], hide_index=True, key="loader_sweep_variants")
-    for note in result["notes"]:
-        st.info(note)
+    for key, note_values in result.get("note_keys", []):  # the sweep's notes in the session's language
+        st.info(t(key, **note_values))
     feed, model_speed = result["feed_images_per_s"], result["model_images_per_s"]
     metrics = st.columns(3)
     metrics[0].metric(t("loader.fastest_feeding"), f"{feed:.0f}")

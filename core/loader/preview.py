@@ -93,6 +93,16 @@ TYPED_PIPELINE = "another file (type its path)"
 PIPELINE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def pipeline_choice_namer():
+    """How the page names a pipeline choice: the two fixed entries in the session's language, files and presets
+    as they are (the values stay English, so a choice survives a change of language). The words are looked up
+    now, in the page's run: Streamlit may name the options again outside it."""
+    from core.i18n import t
+
+    names = {BENCHMARK_PIPELINE: t("loader.pipeline_benchmark"), TYPED_PIPELINE: t("loader.pipeline_typed")}
+    return lambda choice: names.get(choice, choice)
+
+
 def exported_pipeline_files() -> list[Path]:
     """The pipeline files in the folder the Augmentation page saves to, newest first."""
     from core.augment.serialize import export_dir
