@@ -84,7 +84,7 @@ def orientation_of(data: torch.Tensor) -> int:
     try:
         with Image.open(io.BytesIO(data.numpy().tobytes())) as header:
             if header.format != "JPEG":
-                raise DataError(text(DEFAULT_LANGUAGE, "errors_loader.gpu_not_jpeg", format=header.format))
+                raise DataError.of("errors_loader.gpu_not_jpeg", format=header.format)
             return int(header.getexif().get(ExifTags.Base.Orientation, 1))
     except (OSError, SyntaxError, ValueError) as error:
         raise DataError.of("errors_loader.jpeg_header", error=str(error)) from None

@@ -284,6 +284,8 @@ def test_in_korean_the_picker_the_sampler_note_and_the_preview_caption_are_korea
     picker = at.selectbox(key="loader_pipeline")
     assert picker.options[0] == text("ko", "loader.pipeline_benchmark") == "벤치마크 (Resize 256x192 + flip + Normalize)"
     assert picker.options[-1] == "다른 파일 (경로 입력)" and picker.value == BENCHMARK_PIPELINE  # the value stays
+    spec, data = chart_data(at, 0)  # the class chart: its legend names the sources in Korean, the data stays
+    assert "전체 데이터셋" in json.dumps(spec, ensure_ascii=False) and set(data.source) == {"sampled", "dataset"}
     at.selectbox(key="loader_sampler_0").select("weighted_random").run()
     assert not at.exception and not at.error
     assert [i.value for i in at.info if i.value.startswith("shuffle을 껐습니다")] == [
