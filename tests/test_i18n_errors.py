@@ -69,3 +69,14 @@ def test_data_and_config_errors_keep_their_english_and_show_in_korean(tmp_path, 
         section_from_dict(LossConfig, {"nope": 1}, prefix="loss.")
     assert str(raised.value).startswith("unknown key loss.nope (known keys here: ")
     assert korean(raised.value, monkeypatch).startswith("알 수 없는 키 loss.nope (여기서 쓸 수 있는 키: ")
+
+
+def test_a_pipeline_files_error_names_the_file_and_shows_the_inner_error_in_korean(monkeypatch):
+    from core.augment.serialize import parse_pipeline
+
+    with pytest.raises(ConfigError) as raised:
+        parse_pipeline("steps: []", source="mine.yaml")
+    assert str(raised.value) == ("mine.yaml: not an Albumentations pipeline: expected a 'transform' mapping as "
+                                 "A.save writes")
+    assert korean(raised.value, monkeypatch) == ("mine.yaml: Albumentations 파이프라인이 아닙니다: A.save가 쓰는 "
+                                                 "것처럼 'transform' 매핑이 있어야 합니다")
