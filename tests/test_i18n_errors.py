@@ -2,7 +2,7 @@
 import pytest
 
 from core import i18n
-from core.errors import ConfigError, DataError
+from core.errors import ConfigError
 
 
 def korean(error: BaseException, monkeypatch) -> str:
