@@ -236,8 +236,8 @@ def check_config(config: ExperimentConfig, warn=None) -> ExperimentConfig:
 
     try:
         check_age_edges(config.data.age_edges, name="data.age_edges")
-    except DataError as error:
-        raise ConfigError(str(error)) from None
+    except DataError as error:  # the same words (and key, so a page shows them in its language) as a config error
+        raise (ConfigError.of(error.key, **error.values) if error.key else ConfigError(str(error))) from None
     if not 0.0 < config.train.ema_decay < 1.0:
         raise ConfigError.of("errors_config.ema_decay", value=config.train.ema_decay)
     if config.train.average == "swa" and config.train.average_epochs > config.train.epochs:

@@ -200,7 +200,7 @@ def section_from_dict(section_cls, data: dict | None, prefix: str = ""):
     dataclass sections and are built recursively.
     """
     if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {data!r}")
+        raise ConfigError.of("errors.params.not_mapping", where=prefix.rstrip(".") or "config", data=data)
     data = dict(data or {})
     hints = typing.get_type_hints(section_cls)
     values = {}
@@ -214,7 +214,7 @@ def section_from_dict(section_cls, data: dict | None, prefix: str = ""):
     if data:
         unknown = ", ".join(f"{prefix}{k}" for k in data)
         known = ", ".join(f.name for f in dataclasses.fields(section_cls))
-        raise ConfigError(f"unknown key {unknown} (known keys here: {known})")
+        raise ConfigError.of("errors.params.unknown_key", unknown=unknown, known=known)
     return section_cls(**values)
 
 

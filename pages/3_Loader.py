@@ -6,11 +6,11 @@ from core.access import require_access
 from core.errors import MaskLabError
 from core.i18n import has_text, param_help, t
 from core.loader import available_cores, validate_loader_config
-from core.loader.charts import class_count_chart, throughput_chart, throughput_table
+from core.loader.charts import class_count_chart, sweep_headers, throughput_chart, throughput_table
 from core.loader.config import LoaderConfig
 from core.loader.export import config_export_path, config_folders, loader_yaml, write_loader_section
-from core.loader.preview import (TYPED_PIPELINE, load_pipeline_source, pipeline_choices, pipeline_source,
-                                 preview_batch, preview_dataset, preview_ranks, sampled_class_counts)
+from core.loader.preview import (TYPED_PIPELINE, load_pipeline_source, pipeline_choice_namer, pipeline_choices,
+                                 pipeline_source, preview_batch, preview_dataset, preview_ranks, sampled_class_counts)
 from core.loader.settings import (LOADER_CONFIG_KEY, apply_recommended, loader_config_from_session, sampler_decides_order,
                                   store_loader_config)
 from core.params import params_of, section_from_dict, section_to_dict
@@ -37,7 +37,7 @@ except MaskLabError as error:
     st.stop()
 
 pipeline_choice = st.selectbox(t("loader.pipeline"), pipeline_choices(), key="loader_pipeline",
-                               help=t("loader.pipeline_help"))
+                               format_func=pipeline_choice_namer(), help=t("loader.pipeline_help"))
 typed_path = ""
 if pipeline_choice == TYPED_PIPELINE:
     typed_path = st.text_input(t("loader.pipeline_path"), key="loader_pipeline_path")
@@ -128,11 +128,11 @@ if st.button(t("loader.sweep_run"), key="loader_sweep_run", disabled=not workers
 result = st.session_state.get(SWEEP_KEY)
 if result:
     st.altair_chart(throughput_chart(result))
-    st.dataframe(throughput_table(result), hide_index=True, key="loader_sweep_table")
+    st.dataframe(throughput_table(result), hide_index=True, key="loader_sweep_table", column_config=sweep_headers())
     if result["variants"]:
-        st.dataframe(result["variants"], hide_index=True, key="loader_sweep_variants")
-    for note in result["notes"]:
-        st.info(note)
+        st.dataframe(result["variants"], hide_index=True, key="loader_sweep_variants", column_config=sweep_headers())
+    for key, note_values in result.get("note_keys", []):  # the sweep's notes in the session's language
+        st.info(t(key, **note_values))
     feed, model_speed = result["feed_images_per_s"], result["model_images_per_s"]
     metrics = st.columns(3)
     metrics[0].metric(t("loader.fastest_feeding"), f"{feed:.0f}")

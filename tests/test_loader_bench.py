@@ -86,6 +86,10 @@ def test_a_pipeline_without_leading_resize_skips_the_cache(demo_data_dir, tmp_pa
                        model=None, repeats=1)
     assert {r["loader"] for r in result["rows"]} == {"baseline", "default"}
     assert any("Resize" in note for note in result["notes"]) and result["bottleneck"] == "unknown"
+    # The page shows the same notes in its language: each English note has its key (issue #16).
+    from core.i18n import text
+    assert [text("en", key, **values) for key, values in result["note_keys"]] == result["notes"]
+    assert any("파이프라인이 Resize로 시작하지 않아" in text("ko", key, **values) for key, values in result["note_keys"])
 
 
 class SteppedClock:

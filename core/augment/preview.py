@@ -63,7 +63,7 @@ def decode_uploads(files) -> list[np.ndarray]:
             if error.key:  # the same words (errors_data.image_*) naming the user's file
                 raise DataError.of(error.key, **{**error.values, "path": name}) from None
             reason = str(error).split(": ", 1)[-1]
-            raise DataError(f"{name}: {reason}") from None
+            raise DataError.of("errors_augment.upload_unreadable", path=name, reason=reason) from None
     return images
 
 

@@ -79,7 +79,7 @@ def load_pipeline(path) -> A.Compose:
     try:
         return build_pipeline(pipeline)
     except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError.of("errors_augment.in_file", path=path, error=error) from None
 
 
 def parse_pipeline(text: str, source: str = "pipeline") -> Pipeline:
@@ -91,7 +91,7 @@ def parse_pipeline(text: str, source: str = "pipeline") -> Pipeline:
     try:
         return pipeline_from_dict(data)
     except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
+        raise ConfigError.of("errors_augment.in_file", path=source, error=error) from None
 
 
 def pipeline_from_dict(data) -> Pipeline:

@@ -54,7 +54,7 @@ def create_dataset(data_dir, split: str = "train", transform=None, val_ratio: fl
                    seed: int = 42, age_edges=DEFAULT_AGE_EDGES, reader=read_image, scan=None):
     """A Dataset for 'train', 'val' (split by person), 'all' (every train image) or 'eval'."""
     if split not in SPLITS:
-        raise ConfigError(f"split: must be one of {', '.join(SPLITS)}, got {split!r}")
+        raise ConfigError.of("errors_data.split_choice", splits=", ".join(SPLITS), split=split)
     if split == "eval":
         return MaskEvalDataset(data_dir, read_eval(data_dir), transform=transform, reader=reader)
     scan = scan or scan_train(data_dir, age_edges=age_edges)

@@ -157,7 +157,7 @@ class _PersonJob:
 
 def _check_count(name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name}: expected a whole number >= {minimum}, got {value!r}")
+        raise ConfigError.of("errors_data.demo_count", name=name, minimum=minimum, value=value)
     return int(value)
 
 

@@ -30,7 +30,7 @@ def split_by_profile(images: pd.DataFrame, val_ratio: float = 0.2, seed: int = 4
         raise ConfigError.of("errors_data.val_ratio", val_ratio=val_ratio)
     missing = [column for column in REQUIRED_COLUMNS if column not in images.columns]
     if missing:
-        raise DataError(f"split_by_profile: the image table lacks column(s) {', '.join(missing)}")
+        raise DataError.of("errors_data.split_columns", columns=", ".join(missing))
     # Sorted first, so which row of a person is "first" never depends on file or row order.
     ordered = images.sort_values(["id", "path"] if "path" in images.columns else ["id"], kind="stable")
     people = ordered.groupby("id", sort=True)[["gender_label", "age"]].first()

@@ -312,23 +312,28 @@ def run_sweep(data_dir, pipeline=None, workers=(0, 1, 2), batch_sizes=(16, 64), 
     """The full benchmark as one JSON-ready dict (rows, variants, decoders, cache build, model steps, verdict,
     recommendation). `base` is the loader config whose other settings the rows keep (default: LoaderConfig())."""
     sweep = Sweep(data_dir, pipeline, device=device, max_images=max_images, base=base)
-    notes = []
+    notes, note_keys = [], []
+
+    def note(name: str, **values):  # English for the CLI and the JSON; the key for the page's language
+        from core.i18n import DEFAULT_LANGUAGE, text
+
+        notes.append(text(DEFAULT_LANGUAGE, f"loader.bench_notes.{name}", **values))
+        note_keys.append([f"loader.bench_notes.{name}", values])
+
     loaders = LOADERS
     decoders = measure_decoders(sweep.paths, sweep.size)
     if decoders["chosen"] != sweep.base.decoder:
         sweep.base = replace(sweep.base, decoder=decoders["chosen"])
-        notes.append(f"decoder={decoders['chosen']} measured faster here: the rows use it")
+        note("decoder", decoder=decoders["chosen"])
     if sweep.size is None:
         loaders = ("baseline", "default")
-        notes.append("the pipeline does not start with Resize: no reduced-size decoding and no cache "
-                     "(both need the input size); the default loader decodes in full")
+        note("no_resize")
     else:
         sweep.dataset("cached", progress=cache_progress)  # build the cache before any clock runs
     if sweep.gpu is not None:
         loaders = (*loaders, "gpu")
     if sweep.device == "cpu":
-        notes.append("no CUDA device: pin_memory and non_blocking copies were not measured (they only "
-                     "matter for copies to a GPU); batches are normalised by the main process, as in training")
+        note("no_cuda")
     grid = [(w, b) for w in workers for b in batch_sizes]
     total, done = len(grid) * len(loaders) + 2, 0
     rows = []
@@ -365,7 +370,8 @@ def run_sweep(data_dir, pipeline=None, workers=(0, 1, 2), batch_sizes=(16, 64), 
     return {"device": sweep.device, "cpu_cores": available_cores(), "torch_threads": torch.get_num_threads(),
             "images": len(sweep.plain), "max_images_per_row": max_images,
             "image_size": list(sweep.size or DEFAULT_SIZE), "rows": rows, "variants": variants,
-            "decoders": decoders, "cache": cache, "model_steps": model_steps, "notes": notes,
+            "decoders": decoders, "cache": cache, "model_steps": model_steps,
+            "notes": notes, "note_keys": note_keys,
             **verdict(rows, variants, model_steps, decoder=decoders["chosen"])}
 
 

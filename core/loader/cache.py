@@ -133,5 +133,5 @@ def _publish(staging: Path, folder: Path) -> None:
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
         if not _is_complete(folder, count):
-            raise DataError(f"{folder}: could not write the image cache; check free disk space") from None
+            raise DataError.of("errors_loader.cache_write", folder=folder) from None
 

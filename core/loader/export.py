@@ -45,9 +45,9 @@ def write_loader_section(config: LoaderConfig, path, pipeline: str | None = None
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML ({error}); fix or choose another file") from None
+            raise ConfigError.of("errors_loader.export_bad_yaml", path=path, error=str(error)) from None
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of config sections, not {type(data).__name__}")
+            raise ConfigError.of("errors_loader.export_not_mapping", path=path, kind=type(data).__name__)
     sections = config_sections(config, pipeline)
     data["loader"] = sections["loader"]
     if "augment" in sections:
@@ -59,7 +59,7 @@ def write_loader_section(config: LoaderConfig, path, pipeline: str | None = None
         tmp.write_text(yaml.safe_dump(data, sort_keys=False))
         tmp.replace(path)
     except OSError as error:
-        raise ConfigError(f"{path}: cannot write ({error.strerror}); choose another file") from None
+        raise ConfigError.of("errors_loader.export_cannot_write", path=path, error=error.strerror) from None
     return path
 
 
@@ -77,18 +77,17 @@ def config_export_path(typed) -> Path:
     folders = [folder.expanduser().resolve() for folder in config_folders()]
     where = " or ".join(map(str, folders))
     if not text:
-        raise ConfigError(f"config file: type a .yaml file under {where}")
+        raise ConfigError.of("errors_loader.export_empty_path", where=where)
     path = Path(text).expanduser()
     path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # symlinks and '..' followed first
     if path.suffix not in CONFIG_SUFFIXES:
-        raise ConfigError(f"config file {text}: must end in .yaml or .yml")
+        raise ConfigError.of("errors_loader.export_suffix", path=text)
     folder = next((folder for folder in folders if path.is_relative_to(folder)), None)
     if folder is None:
-        raise ConfigError(f"config file {text}: pages write configs only under {where}; choose a file there")
+        raise ConfigError.of("errors_loader.export_outside", path=text, where=where)
     in_run = path.is_relative_to(runs_root().resolve()) or any(
         (parent / marker).exists() for parent in [path.parent, *path.parent.parents]
         if parent.is_relative_to(folder) for marker in RUN_MARKERS)
     if in_run:
-        raise ConfigError(f"config file {text}: inside a run directory, which only its trainer writes; "
-                          f"choose a file under {where}")
+        raise ConfigError.of("errors_loader.export_in_run", path=text, where=where)
     return path

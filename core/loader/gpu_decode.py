@@ -84,10 +84,10 @@ def orientation_of(data: torch.Tensor) -> int:
     try:
         with Image.open(io.BytesIO(data.numpy().tobytes())) as header:
             if header.format != "JPEG":
-                raise DataError(text(DEFAULT_LANGUAGE, "errors_loader.gpu_not_jpeg", format=header.format))
+                raise DataError.of("errors_loader.gpu_not_jpeg", format=header.format)
             return int(header.getexif().get(ExifTags.Base.Orientation, 1))
     except (OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"cannot read a JPEG header ({error}); remove or replace the file") from None
+        raise DataError.of("errors_loader.jpeg_header", error=str(error)) from None
 
 
 def upright(image: torch.Tensor, orientation: int) -> torch.Tensor:

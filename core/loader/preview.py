@@ -93,6 +93,16 @@ TYPED_PIPELINE = "another file (type its path)"
 PIPELINE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def pipeline_choice_namer():
+    """How the page names a pipeline choice: the two fixed entries in the session's language, files and presets
+    as they are (the values stay English, so a choice survives a change of language). The words are looked up
+    now, in the page's run: Streamlit may name the options again outside it."""
+    from core.i18n import t
+
+    names = {BENCHMARK_PIPELINE: t("loader.pipeline_benchmark"), TYPED_PIPELINE: t("loader.pipeline_typed")}
+    return lambda choice: names.get(choice, choice)
+
+
 def exported_pipeline_files() -> list[Path]:
     """The pipeline files in the folder the Augmentation page saves to, newest first."""
     from core.augment.serialize import export_dir
@@ -122,8 +132,7 @@ def pipeline_source(choice: str, typed_path: str = "") -> str | None:
         return None
     if choice == TYPED_PIPELINE:
         if not typed_path.strip():
-            raise ConfigError("pipeline file: type the path of a pipeline file (.yaml, .yml or .json, as the "
-                              "Augmentation page or A.save writes it)")
+            raise ConfigError.of("errors_loader.pipeline_no_path")
         return str(Path(typed_path.strip()).expanduser().resolve())
     return choice
 
@@ -139,10 +148,9 @@ def load_pipeline_source(source: str | None):
     try:
         return load_pipeline(resolve_pipeline(source))
     except ConfigError as error:
-        text = str(error)
-        named = text if text.startswith(source) else f"{source}: {text}"
-        raise ConfigError(f"pipeline {named} — fix the file, save one from the Augmentation page, "
-                          "or choose another pipeline") from None
+        if str(error).startswith(source):  # the error already names the file
+            raise ConfigError.of("errors_loader.pipeline_unloadable_named", error=error) from None
+        raise ConfigError.of("errors_loader.pipeline_unloadable", source=source, error=error) from None
 
 
 def preview_dataset(data_dir, pipeline, config: LoaderConfig, scan=None, progress=None):

@@ -95,7 +95,7 @@ def build_sampler(name: str, dataset_len: int, *, shuffle: bool = False, num_sam
         weights = class_balanced_weights(_require_labels(labels, dataset_len))
         inner = WeightedRandomSampler(weights, num_samples or dataset_len, replacement=True, generator=generator)
         return EpochSeeded(inner, generator, seed)
-    raise ConfigError(f"loader.sampler: {name!r} needs a distributed run (torchrun); use random")
+    raise ConfigError.of("errors_loader.sampler_needs_torchrun", name=name)
 
 
 def _distributed_sampler(name, dataset_len, shuffle, num_samples, labels, seed, rank, world_size):
@@ -103,8 +103,7 @@ def _distributed_sampler(name, dataset_len, shuffle, num_samples, labels, seed, 
         weights = class_balanced_weights(_require_labels(labels, dataset_len))
         return DistributedWeightedSampler(weights, num_samples or dataset_len, rank, world_size, seed)
     if name in ("random_replacement", "subset_random"):
-        raise ConfigError(f"loader.sampler: {name} is not available in a distributed run; "
-                          "use none, sequential, weighted_random or distributed")
+        raise ConfigError.of("errors_loader.sampler_in_distributed", name=name)
     # none follows shuffle; random/distributed shuffle; sequential keeps the order (validation).
     shuffled = name in ("random", "distributed") or (name == "none" and shuffle)
     return AutoEpochDistributedSampler(range(dataset_len), num_replicas=world_size, rank=rank,
@@ -134,11 +133,10 @@ def _fixed_subset(dataset_len: int, num_samples: int | None, indices, seed: int)
 
 def _require_labels(labels, dataset_len: int) -> np.ndarray:
     if labels is None:
-        raise ConfigError("loader.sampler: weighted_random needs the class label of every image; "
-                          "this dataset has none (use it with a training dataset)")
+        raise ConfigError.of("errors_loader.weighted_no_labels")
     labels = np.asarray(labels)
     if len(labels) != dataset_len:
-        raise ConfigError(f"loader.sampler: weighted_random got {len(labels)} labels for {dataset_len} images")
+        raise ConfigError.of("errors_loader.weighted_label_count", labels=len(labels), images=dataset_len)
     return labels
 
 

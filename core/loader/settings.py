@@ -75,10 +75,12 @@ def sampler_decides_order(settings: dict) -> tuple[dict, str | None]:
     so (None when nothing changed): DataLoader refuses shuffle beside either."""
     if not settings.get("shuffle"):
         return settings, None
+    from core.i18n import t
+
     if settings.get("sampler", "none") != "none":
-        why = f"sampler={settings['sampler']} decides the order"
+        why = t("loader.shuffle_off_sampler", sampler=settings["sampler"])
     elif settings.get("batch_sampler"):
-        why = "the BatchSampler draws the order (with sampler=random it shuffles)"
+        why = t("loader.shuffle_off_batch_sampler")
     else:
         return settings, None
-    return {**settings, "shuffle": False}, f"Shuffle turned off: {why}, and DataLoader takes one or the other."
+    return {**settings, "shuffle": False}, t("loader.shuffle_off", why=why)

@@ -11,54 +11,42 @@ def validate_loader_config(config: LoaderConfig, dataset_len: int | None = None,
     """Raise ConfigError naming the setting for a combination DataLoader would refuse or silently ignore."""
     problems = _problems(config, dataset_len, distributed)
     if problems:
-        key, text = problems[0]
-        raise ConfigError(f"{prefix}{key}: {text}")
+        key, name, values = problems[0]
+        raise ConfigError.of(f"errors_loader.{name}", setting=f"{prefix}{key}", **values)
     return config
 
 
-def _problems(c: LoaderConfig, n: int | None, distributed: bool) -> list[tuple[str, str]]:
+def _problems(c: LoaderConfig, n: int | None, distributed: bool) -> list[tuple[str, str, dict]]:
+    """(setting, catalogue name in errors_loader, its values) of each problem, the first one raised."""
     out = []
     if c.shuffle and c.sampler != "none":
-        out.append(("shuffle", f"shuffle and sampler={c.sampler} cannot both be set: the sampler already "
-                               "decides the order. Turn shuffle off, or set sampler to none."))
+        out.append(("shuffle", "shuffle_and_sampler", {"sampler": c.sampler}))
     if c.batch_sampler and c.shuffle:
-        out.append(("batch_sampler", "a batch_sampler cannot be combined with shuffle (DataLoader takes "
-                                     "either batch_size/shuffle/sampler/drop_last or a batch_sampler). "
-                                     "Set shuffle off and sampler=random to shuffle inside the BatchSampler."))
+        out.append(("batch_sampler", "batch_sampler_shuffle", {}))
     if c.num_samples is not None and c.sampler not in SAMPLERS_WITH_NUM_SAMPLES:
-        out.append(("num_samples", f"num_samples only applies to the samplers "
-                                   f"{', '.join(SAMPLERS_WITH_NUM_SAMPLES)}; sampler is {c.sampler}. "
-                                   "Unset num_samples or choose one of those samplers."))
+        out.append(("num_samples", "num_samples_sampler",
+                    {"samplers": ", ".join(SAMPLERS_WITH_NUM_SAMPLES), "sampler": c.sampler}))
     if c.num_workers == 0:
         if c.prefetch_factor is not None:
-            out.append(("prefetch_factor", "prefetch_factor needs num_workers > 0 (batches are loaded ahead "
-                                           "by worker processes). Unset it or add workers."))
+            out.append(("prefetch_factor", "prefetch_no_workers", {}))
         if c.persistent_workers:
-            out.append(("persistent_workers", "persistent_workers needs num_workers > 0 (there are no "
-                                              "worker processes to keep alive). Turn it off or add workers."))
+            out.append(("persistent_workers", "persistent_no_workers", {}))
         if c.timeout > 0:
-            out.append(("timeout", "timeout only limits waiting for worker processes and is ignored with "
-                                   "num_workers = 0. Set it to 0 or add workers."))
+            out.append(("timeout", "timeout_no_workers", {}))
     cores = available_cores()
     if c.num_workers > cores:
-        out.append(("num_workers", f"{c.num_workers} workers is more than the {cores} CPU cores of this "
-                                   f"machine; they would only compete for the cores. Use at most {cores}."))
+        out.append(("num_workers", "too_many_workers", {"workers": c.num_workers, "cores": cores}))
     if c.sampler == "distributed" and not distributed:
-        out.append(("sampler", "sampler=distributed needs a distributed run (torchrun with "
-                               "DistributedDataParallel). Use random for a single process."))
+        out.append(("sampler", "distributed_sampler_alone", {}))
     if distributed and c.sampler in ("random_replacement", "subset_random"):
-        out.append(("sampler", f"sampler={c.sampler} is not available in a distributed run; use none, "
-                               "sequential, weighted_random or distributed."))
+        out.append(("sampler", "sampler_not_distributed", {"sampler": c.sampler}))
     if n is not None:
         if n == 0:
-            out.append(("batch_size", "the dataset is empty: there is nothing to load."))
+            out.append(("batch_size", "empty_dataset", {}))
         elif c.sampler == "subset_random" and c.num_samples is not None and c.num_samples > n:
-            out.append(("num_samples", f"a subset of {c.num_samples} images cannot be drawn from "
-                                       f"{n} images without repeats; use at most {n}."))
+            out.append(("num_samples", "subset_too_big", {"num_samples": c.num_samples, "images": n}))
         elif c.drop_last and c.batch_size > _epoch_length(c, n):
-            out.append(("drop_last", f"with drop_last and batch_size {c.batch_size} above the "
-                                     f"{_epoch_length(c, n)} samples of an epoch, no batch is left at all. "
-                                     "Lower batch_size or turn drop_last off."))
+            out.append(("drop_last", "drop_last_empty", {"batch_size": c.batch_size, "epoch": _epoch_length(c, n)}))
     return out
 
 

@@ -62,21 +62,23 @@ def save_checkpoint(path: Path, state: dict) -> None:
         tmp.replace(path)
     except OSError as error:
         tmp.unlink(missing_ok=True)
-        reason = "the disk is full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
-        raise DataError(f"{path}: cannot save the checkpoint ({reason}); the previous {path.name} is kept: "
-                        f"free space, then resume the run") from None
+        if error.errno == errno.ENOSPC:
+            raise DataError.of("errors_train.save_failed", path=path, name=path.name,
+                               reason=DataError.of("errors_train.disk_full")) from None
+        raise DataError.of("errors_train.save_failed", path=path, name=path.name,
+                           reason=error.strerror or str(error)) from None
 
 
 def load_checkpoint(path: Path) -> dict:
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"{path}: no checkpoint; this run cannot be resumed (start a new one)")
+        raise ConfigError.of("errors_train.no_checkpoint", path=path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file fails inside torch in many ways
         other = "last.pt" if path.name == "best.pt" else "best.pt"
-        raise ConfigError(f"{path}: cannot be read as a checkpoint ({type(error).__name__}); it may be damaged "
-                          f"(a full disk or a killed copy): use this run's {other}, or start a new run") from None
+        raise ConfigError.of("errors_train.checkpoint_unreadable", path=path, error=type(error).__name__,
+                             other=other) from None
 
 
 def restore_scaler(scaler, state: dict | None) -> None:
@@ -95,7 +97,7 @@ def resume_config(run_dir, overrides=()) -> ExperimentConfig:
 
     path = Path(run_dir) / runs.CONFIG_FILE
     if not path.exists():
-        raise ConfigError(f"{run_dir}: not a run directory (no {runs.CONFIG_FILE})")
+        raise ConfigError.of("errors_train.not_run_dir", run_dir=run_dir, file=runs.CONFIG_FILE)
     return load_config(path, overrides)
 
 
@@ -134,5 +136,4 @@ def check_resume_changes(saved: dict, config: ExperimentConfig, where) -> None:
             and config.sched.name not in LR_CHANGE_SCHEDULES:
         refused.append(f"optim.lr under sched.name={config.sched.name} (its checkpoint holds the old rate)")
     if refused:
-        raise ConfigError(f"--resume {where}: the checkpoint cannot take these changes: {'; '.join(refused)}. "
-                          f"Drop those --set overrides, or start a new run with them")
+        raise ConfigError.of("errors_train.resume_refused", where=where, changes="; ".join(refused))

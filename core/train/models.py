@@ -74,7 +74,7 @@ def build_model(config) -> tuple[nn.Module, WeightsReport | None]:
     report = None
     if config.name == "small_cnn":
         if config.pretrained:
-            raise ConfigError("model.pretrained: small_cnn has no pretrained weights; leave it empty")
+            raise ConfigError.of("errors_train.small_cnn_pretrained")
         backbone = SmallCNN(out_features, width=config.width, dropout=config.dropout)
     elif config.name.startswith(TIMM_PREFIX):
         backbone, report = timm_backbone(config, out_features)
@@ -82,7 +82,7 @@ def build_model(config) -> tuple[nn.Module, WeightsReport | None]:
         backbone, report = torchvision_model(config.name, out_features, config.pretrained, config.dropout,
                                              config.partial_load)
     if config.drop_path and not config.name.startswith(TIMM_PREFIX):
-        raise ConfigError(f"model.drop_path: {config.name} has no stochastic depth; set it to 0 or pick a timm model")
+        raise ConfigError.of("errors_train.no_drop_path", name=config.name)
     return (backbone if config.heads == "single" else ThreeHeads(backbone)), report
 
 
@@ -116,9 +116,10 @@ def check_model_name(name: str) -> None:
     bare = name[len(TIMM_PREFIX):] if name.startswith(TIMM_PREFIX) else name
     close = difflib.get_close_matches(name, known, n=4, cutoff=0.6) or \
         difflib.get_close_matches(TIMM_PREFIX + bare, known, n=4, cutoff=0.6)
-    hint = f"; close names: {', '.join(close)}" if close else ""
-    raise ConfigError(f"model.name: {name!r} is not a model here (ours: {', '.join(MODEL_NAMES)}; or "
-                      f"timm/<name> for any timm architecture){hint}")
+    if close:
+        raise ConfigError.of("errors_train.unknown_model_close", name=name, ours=", ".join(MODEL_NAMES),
+                             close=", ".join(close))
+    raise ConfigError.of("errors_train.unknown_model", name=name, ours=", ".join(MODEL_NAMES))
 
 
 def timm_backbone(config, out_features: int) -> tuple[nn.Module, WeightsReport | None]:
@@ -133,7 +134,7 @@ def timm_backbone(config, out_features: int) -> tuple[nn.Module, WeightsReport |
         model = timm.create_model(name, pretrained=False, **kwargs)
     except TypeError as error:  # an architecture without stochastic depth refuses the keyword
         if "drop_path_rate" in str(error):
-            raise ConfigError(f"model.drop_path: timm/{name} has no stochastic depth; set model.drop_path=0") from None
+            raise ConfigError.of("errors_train.timm_no_drop_path", name=name) from None
         raise
     if not config.pretrained:
         return model, None
@@ -172,10 +173,8 @@ def imagenet_weights(name: str):
     try:
         weights.get_state_dict(progress=False, check_hash=True)  # cached in $TORCH_HOME after the first time
     except Exception as error:  # urllib/SSL/socket errors differ by platform; all mean "no weights"
-        raise ConfigError(
-            f"model.pretrained: cannot download the ImageNet weights of {name} ({type(error).__name__}: {error}). "
-            f"This machine may be offline: download {weights.url} elsewhere and set "
-            f"model.pretrained=/path/to/{Path(weights.url).name}, or leave model.pretrained empty") from None
+        raise ConfigError.of("errors_train.imagenet_download", name=name, error=f"{type(error).__name__}: {error}",
+                             url=weights.url, file=Path(weights.url).name) from None
     return weights
 
 
@@ -188,7 +187,7 @@ def replace_head(model: nn.Module, out_features: int, dropout: float) -> str:
                 parent, attribute, last = module, child_name, child
                 path = f"{module_name}.{child_name}" if module_name else child_name
     if last is None:
-        raise ConfigError("model.name: this model has no Linear classifier to replace")
+        raise ConfigError.of("errors_train.no_linear_head")
     head = nn.Linear(last.in_features, out_features)
     setattr(parent, attribute, nn.Sequential(nn.Dropout(dropout), head) if dropout and attribute == "fc" else head)
     return path

@@ -183,7 +183,8 @@ def write_suspects_to_relabel(run_dir, data_dir, paths, person: bool = False, va
     by_path = {row["path"]: row for row in suspects.to_dict("records")}
     missing = [p for p in paths if p not in by_path]
     if missing:
-        raise DataError(f"{Path(run_dir) / SUSPECTS_FILE}: not a suspect of this run: {', '.join(missing[:5])}")
+        raise DataError.of("errors_train.not_a_suspect", path=Path(run_dir) / SUSPECTS_FILE,
+                           paths=", ".join(missing[:5]))
     rows = []
     for path in paths:
         chosen = None if values is None else values.get(path)

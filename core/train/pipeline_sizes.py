@@ -62,6 +62,5 @@ def check_sizes(train, val, image_size) -> None:
     """
     train_size, val_size = output_size(train, image_size), output_size(val, image_size)
     if train_size != val_size:
-        raise ConfigError(f"augment.train / augment.val: the training pipeline makes {_size(train_size)} images, "
-                          f"the validation pipeline {_size(val_size)}; make them resize to the same size "
-                          f"(an empty value resizes to data.image_size, now {list(image_size)})")
+        raise ConfigError.of("errors_train.pipeline_sizes", train=_size(train_size), val=_size(val_size),
+                             image_size=list(image_size))

@@ -35,11 +35,10 @@ def checkpoint_weights(state: dict, weights: str = "auto") -> tuple[dict, str]:
     """(state dict, "raw" or "ema") of a checkpoint for `weights`; ConfigError when EMA is asked of a run
     trained without it."""
     if weights not in WEIGHTS:
-        raise ConfigError(f"--weights: must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+        raise ConfigError.of("errors_train.weights_choice", choices=", ".join(WEIGHTS), weights=weights)
     ema = state.get("ema")
     if weights == "ema" and ema is None:
-        raise ConfigError("--weights ema: this checkpoint has no EMA weights (train with train.ema=true); "
-                          "use raw or auto")
+        raise ConfigError.of("errors_train.no_ema")
     better = ema is not None and (state.get("ema_val_f1") or -1.0) > (state.get("val_f1") or -1.0)
     if weights == "ema" or (weights == "auto" and better):
         return ema, "ema"
@@ -50,15 +49,14 @@ def load_run_model(run_dir, checkpoint: str = "best", device=None, weights: str 
     """(model in eval mode on `device`, config, checkpoint dict) of a run; the dict's "weights" says
     which weights were loaded (raw or ema)."""
     if checkpoint not in CHECKPOINTS:
-        raise ConfigError(f"--checkpoint: must be best or last (or averaged, after train.average), got {checkpoint!r}")
+        raise ConfigError.of("errors_train.checkpoint_choice", checkpoint=checkpoint)
     run_dir = Path(run_dir)
     config = resume_config(run_dir)
     if checkpoint == "averaged" and not (run_dir / runs.AVERAGED_CHECKPOINT).exists():
-        raise ConfigError(f"{run_dir / runs.AVERAGED_CHECKPOINT}: no averaged weights (train with "
-                          f"train.average=swa or best, to the end); use best or last")
+        raise ConfigError.of("errors_train.no_averaged", path=run_dir / runs.AVERAGED_CHECKPOINT)
     state = load_checkpoint(run_dir / CHECKPOINTS[checkpoint])
     if int(state.get("epoch", 0)) == 0:  # last.pt is written at the start, before any training
-        raise ConfigError(f"{run_dir / runs.LAST_CHECKPOINT}: no epoch finished yet; nothing to predict with")
+        raise ConfigError.of("errors_train.no_epoch", path=run_dir / runs.LAST_CHECKPOINT)
     model = create_model(dataclasses.replace(config.model, pretrained=""))  # the checkpoint has the weights
     weights_state, state["weights"] = checkpoint_weights(state, weights)
     model.load_state_dict(weights_state)
@@ -140,7 +138,7 @@ def tta_val_f1(run_dir, checkpoint: str = "best", weights: str = "auto", data_di
     model, config, state = load_run_model(run_dir, checkpoint, weights=weights)
     dataset = create_val_dataset(config, data_dir)
     if len(dataset) == 0:
-        raise ConfigError(f"{run_dir}: the run has no validation images to score TTA on")
+        raise ConfigError.of("errors_train.no_val_tta", run_dir=run_dir)
     views = sum(len(TTA_VIEWS[name]) for name in TTA_CHOICES)
     result, done = {}, 0
     for name in TTA_CHOICES:
@@ -166,7 +164,7 @@ def predict(run_dir, data_dir=None, out=None, checkpoint: str = "best", tta: boo
     """
     out = Path(out) if out else Path(run_dir) / runs.SUBMISSION_FILE
     if out.is_dir():
-        raise ConfigError(f"--out {out}: is a directory; give the file to write, e.g. {out / runs.SUBMISSION_FILE}")
+        raise ConfigError.of("errors_train.out_is_dir", out=out, example=out / runs.SUBMISSION_FILE)
     tta = tta_name(tta)
     data_dir = Path(data_dir or resume_config(run_dir).data.dir).expanduser()
     scores, state = predict_eval_scores(run_dir, data_dir, checkpoint, tta, progress, batch_size, weights)

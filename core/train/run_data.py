@@ -37,7 +37,7 @@ def resolve_data_dir(config: ExperimentConfig) -> Path:
         return data_dir
     if config.data.dir == DEMO_DATA_DIR:
         return ensure_demo_data()
-    raise DataError(f"data.dir: {data_dir} does not exist; set data.dir to the folder holding train/ and eval/")
+    raise DataError.of("errors_train.no_data_dir", data_dir=data_dir)
 
 
 @dataclass
@@ -59,8 +59,8 @@ def split_run_images(config: ExperimentConfig, scan) -> tuple[pd.DataFrame, pd.D
     final = config.train.final_fit
     train_images, val_images = train_val_split(scan.images, config.data, final=final)
     if len(train_images) == 0 or (len(val_images) == 0 and not final):
-        raise DataError(f"{scan.data_dir}: {len(train_images)} train / {len(val_images)} validation images "
-                        f"after the split by person; add people or change data.val_ratio")
+        raise DataError.of("errors_train.split_too_small", data_dir=scan.data_dir, train=len(train_images),
+                           val=len(val_images))
     val_images = label_images(val_images.reset_index(drop=True), DEFAULT_AGE_EDGES)
     return train_images.reset_index(drop=True), val_images
 

@@ -76,8 +76,7 @@ def check_run_name(name) -> str:
     """`name` stripped, if it is a plain folder name: a run directory never lands outside its runs root."""
     name = str(name or "").strip()
     if not name or name.startswith(".") or not all(ch.isalnum() or ch in "-_." for ch in name):
-        raise ConfigError(f"run.name: {name!r} must be letters, digits, '-', '_' or '.', not starting with '.' "
-                          "(no folders)")
+        raise ConfigError.of("errors_train.bad_run_name", name=name)
     return name
 
 
@@ -93,7 +92,7 @@ def create_run_dir(root, name: str) -> Path:
         path = root / (name if attempt == 1 else f"{name}-{attempt}")
         # A symlink named like the run would still lead elsewhere.
         if path.resolve().parent != root.resolve():
-            raise ConfigError(f"run.name: {path} leads outside the runs root {root}; choose another name")
+            raise ConfigError.of("errors_train.run_outside_root", path=path, root=root)
         try:
             path.mkdir()  # atomic: two trainers started at once cannot get the same directory
             return path

@@ -276,8 +276,8 @@ class Trainer:
         self.status = runs.read_status(self.resume_dir)
         if self.dist.is_main and self.status.get("state") in runs.ACTIVE_STATES \
                 and runs.pid_alive(self.status.get("pid")) and self.status.get("pid") != os.getpid():
-            raise ConfigError(f"--resume {self.resume_dir}: this run is still training (pid {self.status['pid']}); "
-                              f"cancel it first")
+            raise ConfigError.of("errors_train.resume_still_training", run_dir=self.resume_dir,
+                                 pid=self.status["pid"])
         state = load_checkpoint(self.resume_dir / runs.LAST_CHECKPOINT)
         saved = state.get("config") or {}
         check_resume_changes(saved, self.config, self.resume_dir)
@@ -285,11 +285,11 @@ class Trainer:
             changed = [section for section in ("data", "augment", "loader")
                        if saved.get(section) != config_to_dict(self.config)[section]]
             if changed:  # the replay would draw other batches than the ones already trained on
-                raise ConfigError(f"--resume {self.resume_dir}: last.pt was saved mid-epoch; a resume must keep the "
-                                  f"{', '.join(changed)} settings (drop those --set overrides)")
+                raise ConfigError.of("errors_train.resume_mid_epoch", run_dir=self.resume_dir,
+                                     settings=", ".join(changed))
             if len(state["passes"]) != self.dist.world_size:
-                raise ConfigError(f"--resume {self.resume_dir}: last.pt was saved mid-epoch by {len(state['passes'])} "
-                                  f"process(es); resume with the same number (torchrun --nproc_per_node)")
+                raise ConfigError.of("errors_train.resume_world_size", run_dir=self.resume_dir,
+                                     processes=len(state["passes"]))
         return state
 
     def _new_run_dir(self) -> Path:

@@ -43,8 +43,7 @@ def read_state_dict(path) -> dict:
     """The tensors of a weights file: .safetensors, or a torch file holding a state dict or a checkpoint."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ConfigError(f"model.pretrained: {file} is not a file (give a .pth/.pt/.bin state dict, a "
-                          f".safetensors file, 'imagenet' or nothing)")
+        raise ConfigError.of("errors_train.weights_not_file", file=file)
     try:
         if file.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -53,13 +52,13 @@ def read_state_dict(path) -> dict:
         else:
             state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # torch and safetensors fail on a foreign file in many ways
-        raise ConfigError(f"model.pretrained: cannot read {file} as a PyTorch state dict ({error})") from None
+        raise ConfigError.of("errors_train.weights_unreadable", file=file, error=str(error)) from None
     for key in STATE_KEYS:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
             break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ConfigError(f"model.pretrained: {file} holds no state dict (a mapping of names to tensors)")
+        raise ConfigError.of("errors_train.weights_no_state", file=file)
     # DataParallel / DDP / torch.compile prefixes: the same tensors under another name.
     return {_strip_prefixes(k): v for k, v in state.items()}
 
@@ -83,14 +82,13 @@ def load_matching(model: nn.Module, state: dict, source: str, model_name: str, h
     body = [k for k in own if not any(k == h or k.startswith(h + ".") for h in head)]
     missing = [k for k in body if k not in usable]
     if not usable or (missing and not allow_partial):
-        example = ""
-        if missing:
-            key = missing[0]
-            found = tuple(state[key].shape) if key in state else "absent"
-            example = f" (e.g. {key}: model {tuple(own[key].shape)}, file {found})"
-        raise ConfigError(f"model.pretrained: {source} matches {len(usable)} of {len(own)} tensors of {model_name}"
-                          f"{example}; use weights of this model, or set model.partial_load=true to load the "
-                          f"{len(usable)} that fit")
+        counts = dict(source=source, matched=len(usable), total=len(own), model=model_name)
+        if not missing:
+            raise ConfigError.of("errors_train.weights_mismatch", **counts)
+        key = missing[0]
+        found = tuple(state[key].shape) if key in state else "absent"
+        raise ConfigError.of("errors_train.weights_mismatch_example", **counts, key=key,
+                             own_shape=tuple(own[key].shape), file_shape=found)
     model.load_state_dict(usable, strict=False)
     return WeightsReport(source=source, matched=len(usable), total=len(own),
                          skipped=[k for k in own if k not in usable])
@@ -104,8 +102,7 @@ def timm_cached_weights(name: str) -> Path:
     cfg = timm.models.get_pretrained_cfg(name)
     hub_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
     if not hub_id:
-        raise ConfigError(f"model.pretrained: timm has no pretrained weights for {name}; leave model.pretrained "
-                          f"empty or give a weights file")
+        raise ConfigError.of("errors_train.timm_no_pretrained", name=name)
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
     cached = try_to_load_from_cache(hub_id, SAFETENSORS_NAME)
@@ -115,8 +112,5 @@ def timm_cached_weights(name: str) -> Path:
         return Path(hf_hub_download(hub_id, SAFETENSORS_NAME, etag_timeout=5))
     except Exception as error:  # offline, proxy, DNS, HTTP: each means "not here"
         url = f"https://huggingface.co/{hub_id}/resolve/main/{SAFETENSORS_NAME}"
-        raise ConfigError(
-            f"model.pretrained: the weights of timm/{name} are not in the Hugging Face cache and cannot be "
-            f"downloaded here ({type(error).__name__}). Download {url} elsewhere and set "
-            f"model.pretrained=/path/to/{SAFETENSORS_NAME}, or run `hf download {hub_id}` where there is "
-            f"internet and copy ~/.cache/huggingface to this machine") from None
+        raise ConfigError.of("errors_train.timm_not_cached", name=name, error=type(error).__name__, url=url,
+                             file=SAFETENSORS_NAME, hub_id=hub_id) from None

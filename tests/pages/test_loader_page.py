@@ -270,3 +270,29 @@ def test_the_page_in_korean_shows_the_korean_catalogue_and_english_stays_english
     assert english.title[0].value == "Loader" and english.selectbox(key="loader_pipeline").label.startswith("Pipeline")
     assert english.slider(key="loader_num_workers_0").help == LoaderConfig.__dataclass_fields__[
         "num_workers"].metadata["param"]["help"]
+
+
+def test_in_korean_the_picker_the_sampler_note_and_the_preview_caption_are_korean(demo_data_dir):
+    """Issue #16: texts core/loader makes for this page (picker entries, shuffle note, preview caption) in Korean."""
+    from core.i18n import text
+    from core.loader.preview import BENCHMARK_PIPELINE
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["data_dir"] = str(demo_data_dir)
+    at.session_state["lang"] = "ko"
+    at.run()
+    picker = at.selectbox(key="loader_pipeline")
+    assert picker.options[0] == text("ko", "loader.pipeline_benchmark") == "벤치마크 (Resize 256x192 + flip + Normalize)"
+    assert picker.options[-1] == "다른 파일 (경로 입력)" and picker.value == BENCHMARK_PIPELINE  # the value stays
+    spec, data = chart_data(at, 0)  # the class chart: its legend names the sources in Korean, the data stays
+    assert "전체 데이터셋" in json.dumps(spec, ensure_ascii=False) and set(data.source) == {"sampled", "dataset"}
+    at.selectbox(key="loader_sampler_0").select("weighted_random").run()
+    assert not at.exception and not at.error
+    assert [i.value for i in at.info if i.value.startswith("shuffle을 껐습니다")] == [
+        "shuffle을 껐습니다: sampler=weighted_random가 순서를 정합니다. DataLoader는 둘 중 하나만 받습니다."]
+    at.number_input(key="loader_batch_size_1").set_value(32)
+    at.button(key="loader_preview").click().run()
+    assert not at.exception and not at.error
+    assert any(c.value.startswith(text("ko", "loader.part_of_batch", shown=16, total=32, batch_size=32)[:12])
+               for c in at.caption)
+    assert not any("The first 16" in c.value for c in at.caption)
