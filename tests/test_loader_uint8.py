@@ -136,3 +136,33 @@ def test_an_unknown_decoder_is_named_in_one_line(demo_data_dir):
 
     with pytest.raises(ConfigError, match=r"loader.decoder: 'turbo' is not one of cv2, pil"):
         decode_file(train_image_paths(demo_data_dir)[0], None, "turbo")
+
+
+class _OpenCVThreads(torch.utils.data.Dataset):
+    """Each item: the OpenCV thread count of the process that made it, after a resize that uses OpenCV's pool."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        import cv2
+
+        image = cv2.resize(np.zeros((1200, 1600, 3), np.uint8), (4, 3))
+        return {"image": image, "label": cv2.getNumThreads()}
+
+
+def test_workers_start_with_one_opencv_thread_after_the_parent_ran_opencvs_pool():
+    """A worker that set its own thread count after the parent had used OpenCV's thread pool hung forever
+    (the pool's threads are not copied by fork); the count is now set around the fork, in the parent."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)  # a pool of two, as on a 2-core machine, whatever machine runs the test
+    try:
+        cv2.GaussianBlur(np.zeros((1500, 1500, 3), np.uint8), (31, 31), 5)  # the parent's pool runs
+        config = LoaderConfig(batch_size=2, shuffle=False, num_workers=2, pin_memory=False, timeout=60)
+        counts = torch.cat([batch["label"] for batch in create_loader(_OpenCVThreads(), config)]).tolist()
+        assert counts == [1, 1, 1, 1]
+        assert cv2.getNumThreads() == 2  # the parent keeps its own
+    finally:
+        cv2.setNumThreads(before)

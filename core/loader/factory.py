@@ -9,7 +9,17 @@ from core.loader.config import LoaderConfig
 from core.loader.memory import keep_batch_memory
 from core.loader.samplers import build_sampler, wrap_in_batches
 from core.loader.validate import validate_loader_config
-from core.loader.workers import seed_worker
+from core.loader.workers import one_opencv_thread_in_new_workers, seed_worker
+
+
+class WorkerLoader(DataLoader):
+    """A DataLoader whose worker processes start with one OpenCV thread each (see one_opencv_thread_in_new_workers)."""
+
+    def _get_iterator(self):
+        if self.num_workers == 0:
+            return super()._get_iterator()
+        with one_opencv_thread_in_new_workers():  # the workers fork while the iterator is made
+            return super()._get_iterator()
 
 
 def resolve_pin_memory(config: LoaderConfig) -> bool:
@@ -48,6 +58,6 @@ def create_loader(dataset, config: LoaderConfig, *, labels=None, indices=None, s
         kwargs["prefetch_factor"] = config.prefetch_factor
     if config.batch_sampler:
         batches = wrap_in_batches(sampler, len(dataset), config.batch_size, config.drop_last)
-        return DataLoader(dataset, batch_sampler=batches, **kwargs)
-    return DataLoader(dataset, batch_size=config.batch_size, shuffle=False,
+        return WorkerLoader(dataset, batch_sampler=batches, **kwargs)
+    return WorkerLoader(dataset, batch_size=config.batch_size, shuffle=False,
                       sampler=sampler, drop_last=config.drop_last, **kwargs)

@@ -2,6 +2,7 @@
 threads leave the workers their cores."""
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
@@ -18,9 +19,6 @@ def seed_worker(worker_id: int) -> None:
     number. What torch cannot reach is the pipeline's own generator (A.Compose keeps one): it is forked
     with the parent's state, so without this every worker would draw the same flips and crops.
     """
-    import cv2
-
-    cv2.setNumThreads(1)  # like torch in a worker: the workers are the parallelism; more threads only contend
     seed = torch.initial_seed() % 2**32
     random.seed(seed)
     np.random.seed(seed)
@@ -29,6 +27,25 @@ def seed_worker(worker_id: int) -> None:
     if hasattr(transform, "set_random_seed"):  # an A.Compose; same mixing as core.augment.reseed
         base = getattr(transform, "seed", None) or 0
         transform.set_random_seed(int(np.random.SeedSequence([base, seed, worker_id]).generate_state(1)[0]))
+
+
+@contextlib.contextmanager
+def one_opencv_thread_in_new_workers():
+    """Workers started inside this block decode and resize with one OpenCV thread each (the workers are the
+    parallelism; more threads only contend), the parent keeping its own count once they have started.
+
+    Set in the parent around the fork, never in the worker: a forked worker that calls cv2.setNumThreads
+    after its parent has run OpenCV's thread pool waits forever for the pool's threads, which fork did not copy
+    (a DataLoader worker hung on it whenever an earlier test had resized or blurred in the parent).
+    """
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def compute_threads(num_workers: int, world_size: int = 1) -> int:
