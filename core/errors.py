@@ -13,11 +13,12 @@ class MaskLabError(Exception):
     values: dict = {}
 
     @classmethod
-    def of(cls, key: str, **values):
-        """An error whose words come from the catalogue under `key`, formatted with `values`."""
+    def of(cls, catalogue_key: str, /, **values):
+        """An error whose words come from the catalogue under `catalogue_key`, formatted with `values`
+        (positional-only, so that a template may name a placeholder `key` too)."""
         from core.i18n import DEFAULT_LANGUAGE, text
-        error = cls(text(DEFAULT_LANGUAGE, key, **values))
-        error.key, error.values = key, values
+        error = cls(text(DEFAULT_LANGUAGE, catalogue_key, **values))
+        error.key, error.values = catalogue_key, values
         return error
 
 

@@ -75,7 +75,7 @@ def current_language() -> str:
     return configured if configured in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def text(language: str, key: str, **values) -> str:
+def text(language: str, key: str, /, **values) -> str:
     """The text of `key` in `language` (English where that language lacks it), formatted with `values`."""
     template = catalogue(language).get(key)
     if template is None:
@@ -85,7 +85,7 @@ def text(language: str, key: str, **values) -> str:
     return template.format(**values) if values else template
 
 
-def t(key: str, **values) -> str:
+def t(key: str, /, **values) -> str:
     """The text of `key` in the session's language."""
     return text(current_language(), key, **values)
 

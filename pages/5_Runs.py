@@ -66,7 +66,9 @@ run_dir = root / chosen
 config = follow.read_config(run_dir)
 age_edges = tuple(config.get("data", {}).get("age_edges", DEFAULT_AGE_EDGES))
 best = leaderboard.best_epoch_row(run_dir)
-if best is None:
+if best is None and config.get("train", {}).get("final_fit"):
+    st.info(t("runs.final_fit_unvalidated", run=chosen))  # it never validates: "come back later" would mislead
+elif best is None:
     st.info(t("runs.no_finished_epoch", run=chosen))
 else:
     st.caption(t("runs.best_caption", epoch=best["epoch"], f1=best["val_f1"], accuracy=best["val_acc"]))

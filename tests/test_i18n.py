@@ -192,3 +192,12 @@ def test_an_error_wrapping_another_is_in_one_language(monkeypatch):
     assert str(outer) == "variant B: loss.label_smoothing: 0.9 is above the maximum 0.5 (smoothing)"
     monkeypatch.setenv("MASKLAB_LANG", "ko")
     assert i18n.localized_error(outer) == "변형 B: loss.label_smoothing: 0.9은(는) 최댓값 0.5보다 큽니다"
+
+
+def test_a_template_may_name_its_placeholders_key_and_language(monkeypatch):
+    """Placeholders are the template's own names: `key` (a tensor's name) must not collide with the catalogue key."""
+    error = ConfigError.of("errors_train.weights_mismatch_example", source="w.pth", matched=0, total=2,
+                           model="small_cnn", key="stem.weight", own_shape=(8, 3), file_shape="absent")
+    assert "stem.weight" in str(error) and error.key == "errors_train.weights_mismatch_example"
+    monkeypatch.setenv("MASKLAB_LANG", "ko")
+    assert "stem.weight" in i18n.localized_error(error) and HANGUL.search(i18n.localized_error(error))

@@ -130,6 +130,15 @@ def test_a_damaged_best_checkpoint_and_a_run_still_going_say_what_to_do(demo_dat
     at.selectbox(key="runs_detail").select("going").run()
     assert not at.exception, at.exception
     assert any("going has no finished epoch yet" in i.value and "first validation" in i.value for i in at.info)
+    final = tmp_path / "runs" / "final"  # a final fit never validates: waiting would not help
+    final.mkdir()
+    (final / "config.yaml").write_text("model: {name: small_cnn}\ntrain: {final_fit: true}\n")
+    (final / "status.json").write_text(json.dumps({"state": "finished", "epoch": 3, "epochs": 3}))
+    at = open_page(demo_data_dir)
+    at.selectbox(key="runs_detail").select("final").run()
+    assert not at.exception, at.exception
+    assert any("final is a final fit" in i.value and "never validates" in i.value for i in at.info)
+    assert not any("first validation" in i.value for i in at.info)
     board = at.dataframe[0].value.set_index("run")
     assert board.loc["going", "state"] == "running" and board.loc["going", "epochs"] == "0/3"
 
