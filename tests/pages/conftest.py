@@ -55,9 +55,9 @@ def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, "\n".join(str(e.value) + "\n" + "\n".join(e.stack_trace) for e in at.exception)
 
 
-def open_page(name: str, data_dir) -> AppTest:
+def open_page(name: str, data_dir, state: dict | None = None) -> AppTest:
     """run_page, asserting the first run raised nothing."""
-    at = run_page(name, data_dir)
+    at = run_page(name, data_dir, state)
     assert_no_exception(at)
     return at
 

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.augment.catalogue import catalogue
 from core.augment.serialize import read_pipeline
 from core.labels import class_name
+from tests.pages.conftest import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "2_Augmentation.py")
 
@@ -340,11 +341,7 @@ def test_the_augmentation_page_in_korean(demo_data_dir):
     damaging order explained in Korean."""
     from core.i18n import text
 
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["data_dir"] = str(demo_data_dir)
-    at.session_state["lang"] = "ko"
-    at.run()
-    assert not at.exception
+    at = open_page("2_Augmentation.py", demo_data_dir, state={"lang": "ko"})
     assert at.title[0].value == text("ko", "augmentation.title")
     lecture = at.expander[0].markdown[0].value
     assert "3강" in lecture and "데이터 다양화 시키기!" in lecture and "transforms를 compose 할 때는 신중하게 생각하자" in lecture

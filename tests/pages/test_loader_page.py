@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.loader.config import LoaderConfig
 from core.params import params_of
+from tests.pages.conftest import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Loader.py")
 
@@ -248,11 +249,7 @@ def test_the_page_in_korean_shows_the_korean_catalogue_and_english_stays_english
     """Issue #16: title, lecture, labels, parameter help (lecture 4 quoted) and a parameter's error in Korean."""
     from core.i18n import text
 
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["data_dir"] = str(demo_data_dir)
-    at.session_state["lang"] = "ko"
-    at.run()
-    assert not at.exception
+    at = open_page("3_Loader.py", demo_data_dir, state={"lang": "ko"})
     assert at.title[0].value == text("ko", "loader.title")
     assert at.expander[0].label == text("ko", "loader.lecture_title") and "4강" in at.expander[0].label
     assert "Dataset과 DataLoader는 분리되는 것이 좋다" in at.expander[0].markdown[0].value
