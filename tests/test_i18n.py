@@ -145,7 +145,7 @@ def test_views_hold_no_english(view):
     assert not english, f"{view}: text outside locales/: {english[:5]}"
 
 
-def test_the_url_or_the_session_chooses_the_language():
+def test_the_url_or_the_session_chooses_the_language(demo_data_dir):
     """?lang=ko opens the app in Korean; the session's choice (the sidebar switch) wins over the URL.
 
     Changing the switch itself is checked in the browser (tests/e2e): AppTest, once a file page has run,
@@ -156,12 +156,14 @@ def test_the_url_or_the_session_chooses_the_language():
     config.set_option("server.address", "127.0.0.1")
     try:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        at.session_state["data_dir"] = str(demo_data_dir)  # not the app's own demo data (generated on first use)
         at.query_params["lang"] = "ko"
         at.run()
         assert not at.exception
         assert at.sidebar.selectbox(key=i18n.LANGUAGE_KEY).value == "ko"
         assert at.sidebar.selectbox(key=i18n.LANGUAGE_KEY).label == i18n.text("ko", "app.language")
         chosen = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        chosen.session_state["data_dir"] = str(demo_data_dir)
         chosen.query_params["lang"] = "ko"
         chosen.session_state[i18n.LANGUAGE_KEY] = "en"
         chosen.run()
