@@ -99,16 +99,11 @@ def test_start_a_tiny_run_follow_it_and_see_it_from_a_second_session(demo_data_d
     second.checkbox(key="train_confirm_second").check().run()
     assert not second.button(key="train_start").disabled
 
-    seen_states = set()
-
-    def finished():
-        seen_states.add(status_of(run_dir).get("state"))
-        return status_of(run_dir).get("state") in ("finished", "failed")
-
-    poll(at, finished)
+    # Whether a poll catches the run while it is still running depends on the machine's speed (a 1-epoch tiny
+    # run can end between two polls); the pages above saw it unfinished, which does not.
+    poll(at, lambda: status_of(run_dir).get("state") in ("finished", "failed"))
     at.run()
     assert status_of(run_dir)["state"] == "finished", at.code[-2].value if len(at.code) > 1 else ""
-    assert seen_states & {"starting", "running"}
     assert at.progress[0].value == 100 and "Epoch 1/1 done" in at.progress[0].proto.text
     assert metric(at, "State") == "finished" and metric(at, "Device") == "cpu"
     assert "State: **finished**" in [c.value for c in at.caption]
